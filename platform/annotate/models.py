@@ -1,1 +1,95 @@
-from django.db import models  # noqa: F401
+"""Annotators, the assignments handed to them, and their votes."""
+import uuid
+
+from django.db import models
+
+from studies.models import Comparison, Criterion, Image, Study, System, WorkItem
+
+
+class Annotator(models.Model):
+    """One person in one study. Identified by the crowd-platform id when given."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="annotators")
+    pseudonym = models.CharField(max_length=32, help_text="stable within the study; what exports show")
+    external_id = models.CharField(max_length=128, blank=True, help_text="e.g. PROLIFIC_PID")
+    crowd_study_id = models.CharField(max_length=128, blank=True)
+    crowd_session_id = models.CharField(max_length=128, blank=True)
+    excluded = models.BooleanField(default=False, help_text="failed quality control")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "pseudonym"], name="annotator_unique_pseudonym"),
+            models.UniqueConstraint(
+                fields=["study", "external_id"], condition=~models.Q(external_id=""),
+                name="annotator_unique_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+
+class AnnotatorSession(models.Model):
+    """A bearer token for the annotator API; only its sha256 is stored."""
+
+    annotator = models.ForeignKey(Annotator, on_delete=models.CASCADE, related_name="sessions")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"session of {self.annotator_id}"
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        VOTED = "voted", "Voted"
+        EXPIRED = "expired", "Expired"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    annotator = models.ForeignKey(Annotator, on_delete=models.CASCADE, related_name="assignments")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="assignments")
+    left_image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    right_image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    attention_check = models.BooleanField(default=False)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # An annotator never gets the same (comparison, criterion) twice.
+            models.UniqueConstraint(fields=["annotator", "work_item"], name="assignment_once_per_annotator"),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="assignment_expiry")]
+
+
+class Vote(models.Model):
+    class Choice(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+        TIE = "tie", "Tie"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # vote_id in exports
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="vote")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="votes")
+    annotator = models.ForeignKey(Annotator, on_delete=models.CASCADE, related_name="votes")
+    comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="votes")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="votes")
+    system_left = models.ForeignKey(System, on_delete=models.CASCADE, related_name="+")
+    system_right = models.ForeignKey(System, on_delete=models.CASCADE, related_name="+")
+    choice = models.CharField(max_length=5, choices=Choice.choices)
+    winner = models.ForeignKey(System, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                               help_text="empty for a tie")
+    response_ms = models.PositiveIntegerField()
+    attention_check = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["study", "created_at"], name="vote_study_time")]

@@ -1,1 +1,175 @@
-from django.db import models  # noqa: F401
+"""Studies and what a bundle brings into them: systems, prompts, images, comparisons."""
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+ID_VALIDATOR = RegexValidator(r"^[A-Za-z0-9._-]{1,64}$", "ids are 1-64 characters of A-Z a-z 0-9 . _ -")
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        PAUSED = "paused", "Paused"
+        CLOSED = "closed", "Closed"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_studies")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="member_studies")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+
+    votes_per_pair = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="k: votes wanted per (comparison, criterion), each from a different annotator",
+    )
+    allow_ties = models.BooleanField(default=True)
+    quota_per_annotator = models.PositiveIntegerField(
+        null=True, blank=True, help_text="most votes one annotator may give; empty = no limit"
+    )
+    assignment_timeout_s = models.PositiveIntegerField(
+        default=600, validators=[MinValueValidator(10)],
+        help_text="an assignment not voted on within this many seconds expires and is handed out again",
+    )
+    instructions = models.TextField(blank=True)
+    consent_text = models.TextField(blank=True)
+    completion_code = models.CharField(max_length=64, blank=True)
+    redirect_url = models.URLField(blank=True)
+
+    bundle_name = models.CharField(max_length=200, blank=True)
+    manifest = models.JSONField(default=dict, blank=True, help_text="the bundle manifest as imported")
+
+    # Filled by a Celery task (studies.tasks.refresh_progress), never in a request.
+    progress = models.JSONField(default=dict, blank=True)
+    progress_updated_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.LIVE
+
+
+class Criterion(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="criteria")
+    key = models.CharField(max_length=64, validators=[ID_VALIDATOR])
+    question = models.CharField(max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["study", "key"], name="criterion_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.study_id}:{self.key}"
+
+
+class System(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="systems")
+    key = models.CharField(max_length=64, validators=[ID_VALIDATOR])
+    label = models.CharField(max_length=200, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["study", "key"], name="system_unique_key")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Prompt(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="prompts")
+    key = models.CharField(max_length=64, validators=[ID_VALIDATOR])
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["study", "key"], name="prompt_unique_key")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def image_upload_path(instance: "Image", filename: str) -> str:
+    # Opaque on purpose: neither the path nor the URL may reveal the system.
+    return f"studies/{instance.study.slug}/{instance.public_id.hex}{_suffix(filename)}"
+
+
+def _suffix(filename: str) -> str:
+    dot = filename.rfind(".")
+    return filename[dot:].lower() if dot >= 0 else ""
+
+
+class Image(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="images")
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="images")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="images")
+    seed = models.BigIntegerField()
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    file = models.FileField(upload_to=image_upload_path, max_length=300)
+    bundle_path = models.CharField(max_length=500, help_text="path inside the bundle")
+    sha256 = models.CharField(max_length=64, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "prompt", "seed"], name="image_unique_system_prompt_seed")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system_id}/{self.prompt_id}/s{self.seed}"
+
+
+class Comparison(models.Model):
+    """Two images of the same (prompt, seed) from two systems: the unit shown to annotators."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="comparisons")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="comparisons")
+    seed = models.BigIntegerField()
+    image_a = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    image_b = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "image_a", "image_b"], name="comparison_unique_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image_a} vs {self.image_b}"
+
+
+class WorkItem(models.Model):
+    """One (comparison, criterion) that needs ``study.votes_per_pair`` votes.
+
+    ``reserved`` counts live assignments plus votes; a claim is an
+    ``UPDATE ... SET reserved = reserved + 1 WHERE reserved < k`` that must
+    change exactly one row, so concurrent annotators can never over-fill it.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="work_items")
+    comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="work_items")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="work_items")
+    reserved = models.PositiveIntegerField(default=0)
+    votes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["comparison", "criterion"], name="workitem_unique"),
+        ]
+        indexes = [models.Index(fields=["study", "reserved"], name="workitem_fill")]
