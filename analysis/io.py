@@ -1,0 +1,278 @@
+"""Read and validate votes (contract section 2) from CSV, JSON Lines or Parquet."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["REQUIRED_COLUMNS", "VotesError", "read_votes", "validate_votes", "read_bundle_metrics"]
+
+REQUIRED_COLUMNS = (
+    "vote_id", "study", "criterion", "annotator", "prompt", "seed",
+    "system_left", "system_right", "choice", "winner", "response_ms",
+    "created_at", "attention_check", "annotator_excluded",
+)
+#: Columns the analysis itself needs; the others are only checked for presence.
+_CATEGORY_COLUMNS = ("study", "criterion", "annotator", "prompt", "system_left", "system_right", "choice", "winner")
+_BOOL_COLUMNS = ("attention_check", "annotator_excluded")
+CHOICES = ("left", "right", "tie")
+_TRUE = ("true", "True", "TRUE", "1", "t", "yes")
+_FALSE = ("false", "False", "FALSE", "0", "f", "no", "")
+
+
+class VotesError(ValueError):
+    """Votes that break the contract; the message names the column and the rows."""
+
+
+def read_votes(path: str | Path) -> pd.DataFrame:
+    """Read a votes export and validate it.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv`` (header row), ``.jsonl`` / ``.json`` (one JSON object per line)
+        or ``.parquet`` file with the columns of contract section 2.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per vote, string columns as categoricals, booleans as bool,
+        ``seed`` as int64 and ``response_ms`` as float64 (see :func:`validate_votes`).
+
+    Raises
+    ------
+    VotesError
+        Unknown file type, empty input, missing columns, unknown choice values,
+        winners that contradict the choice, or unparsable booleans.
+    FileNotFoundError
+        The file does not exist.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"votes file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        df = _read_csv(path)
+    elif suffix in (".jsonl", ".json", ".ndjson"):
+        df = _read_jsonl(path)
+    elif suffix in (".parquet", ".pq"):
+        df = pd.read_parquet(path)
+    else:
+        raise VotesError(f"{path}: unknown votes file type {suffix!r}; expected .csv, .jsonl or .parquet")
+    return validate_votes(df, source=str(path))
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if path.stat().st_size == 0:
+        raise VotesError(f"{path}: empty file (no header row, no votes)")
+    with open(path, encoding="utf-8", newline="") as fh:
+        header = fh.readline().rstrip("\r\n").split(",")
+    header = [h.strip().strip('"') for h in header]
+    _check_columns(header, str(path))
+    types = {c: pa.dictionary(pa.int32(), pa.string()) for c in _CATEGORY_COLUMNS}
+    types.update({"vote_id": pa.string(), "created_at": pa.string(), "seed": pa.int64(),
+                  "response_ms": pa.float64()})
+    types.update({c: pa.bool_() for c in _BOOL_COLUMNS})
+    try:
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, true_values=list(_TRUE), false_values=list(_FALSE),
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise VotesError(f"{path}: cannot parse the CSV: {exc}") from None
+    return table.to_pandas()
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise VotesError(f"{path}, line {lineno}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise VotesError(f"{path}, line {lineno}: expected a JSON object per line")
+            rows.append(row)
+    if not rows:
+        raise VotesError(f"{path}: empty input (no votes)")
+    return pd.DataFrame.from_records(rows)
+
+
+def _check_columns(columns, source: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in set(columns)]
+    if missing:
+        raise VotesError(f"{source}: missing column(s) {', '.join(missing)}; "
+                         f"a votes export needs {', '.join(REQUIRED_COLUMNS)}")
+
+
+def _rows(mask: np.ndarray, limit: int = 5) -> str:
+    idx = np.flatnonzero(mask)
+    shown = ", ".join(str(int(i) + 2) for i in idx[:limit])  # +2: 1-based, after the header
+    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
+    return f"row(s) {shown}{more}"
+
+
+def _as_bool(series: pd.Series, name: str, source: str) -> pd.Series:
+    if series.dtype == bool:
+        return series
+    if series.isna().any():
+        raise VotesError(f"{source}: column {name} has empty values at {_rows(series.isna().to_numpy())}")
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.to_numpy()
+        bad = ~np.isin(values, (0, 1))
+        if bad.any():
+            raise VotesError(f"{source}: column {name} must be true/false, got {values[bad][0]!r} at {_rows(bad)}")
+        return series.astype(bool)
+    text = series.astype(str)
+    is_true, is_false = text.isin(_TRUE).to_numpy(), text.isin(_FALSE).to_numpy()
+    bad = ~(is_true | is_false)
+    if bad.any():
+        raise VotesError(f"{source}: column {name} must be true/false, got {text[bad].iloc[0]!r} at {_rows(bad)}")
+    return pd.Series(is_true, index=series.index, name=name)
+
+
+def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
+    """Check votes against contract section 2 and normalise the column types.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Votes with (at least) the contract columns.
+    source : str
+        Name used in error messages (a file name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame: identifier columns as categoricals, ``attention_check`` and
+        ``annotator_excluded`` as bool, ``seed`` as int64.
+
+    Raises
+    ------
+    VotesError
+        Empty input, missing columns, empty identifiers, unknown ``choice`` values,
+        ``system_left == system_right``, or a ``winner`` that contradicts ``choice``.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise VotesError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    _check_columns(df.columns, source)
+    if len(df) == 0:
+        raise VotesError(f"{source}: empty input (no votes)")
+    out = df.copy()
+    out.index = pd.RangeIndex(len(out))
+    for col in _CATEGORY_COLUMNS:
+        s = out[col]
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            if s.isna().any():
+                raise VotesError(f"{source}: column {col} has empty values at {_rows(s.isna().to_numpy())}")
+            s = s.astype(str).astype("category")
+        elif s.isna().any():
+            raise VotesError(f"{source}: column {col} has empty values at {_rows(s.isna().to_numpy())}")
+        if not pd.api.types.is_string_dtype(s.cat.categories.dtype) and s.cat.categories.dtype != object:
+            s = s.cat.rename_categories([str(c) for c in s.cat.categories])
+        out[col] = s.cat.remove_unused_categories()
+    choice = out["choice"]
+    unknown = [c for c in choice.cat.categories if c not in CHOICES]
+    if unknown:
+        bad = choice.isin(unknown).to_numpy()
+        raise VotesError(f"{source}: unknown choice value(s) {', '.join(map(repr, unknown))} at {_rows(bad)}; "
+                         f"choice must be one of left, right, tie")
+    for col in ("annotator", "prompt", "system_left", "system_right", "criterion"):
+        empty = (out[col] == "").to_numpy() if "" in out[col].cat.categories else None
+        if empty is not None and empty.any():
+            raise VotesError(f"{source}: column {col} has empty values at {_rows(empty)}")
+    for col in _BOOL_COLUMNS:
+        out[col] = _as_bool(out[col], col, source)
+    seed = pd.to_numeric(out["seed"], errors="coerce")
+    if seed.isna().any():
+        raise VotesError(f"{source}: column seed must be an integer, bad value at {_rows(seed.isna().to_numpy())}")
+    out["seed"] = seed.astype(np.int64)
+    if out["response_ms"].dtype != np.float64:
+        out["response_ms"] = pd.to_numeric(out["response_ms"], errors="coerce").astype(np.float64)
+    _check_systems_and_winner(out, source)
+    return out
+
+
+def _codes_in(cat: pd.Series, categories) -> np.ndarray:
+    """Codes of ``cat`` in the index space of ``categories`` (-1 where absent)."""
+    lookup = pd.Index(categories).get_indexer(cat.cat.categories)
+    codes = cat.cat.codes.to_numpy()
+    return np.where(codes >= 0, lookup[codes], -1)
+
+
+def _check_systems_and_winner(df: pd.DataFrame, source: str) -> None:
+    systems = pd.Index(sorted(set(df["system_left"].cat.categories) | set(df["system_right"].cat.categories)))
+    left = _codes_in(df["system_left"], systems)
+    right = _codes_in(df["system_right"], systems)
+    same = left == right
+    if same.any():
+        raise VotesError(f"{source}: system_left equals system_right at {_rows(same)}; a vote compares two systems")
+    if "tie" in systems:
+        raise VotesError(f"{source}: 'tie' cannot be a system id (it is the winner value for ties)")
+    winner = _codes_in(df["winner"], systems.append(pd.Index(["tie"])))
+    choice = df["choice"].cat.codes.to_numpy()
+    choice_names = df["choice"].cat.categories
+    expected = np.select(
+        [choice == choice_names.get_loc(n) if n in choice_names else np.zeros(len(df), bool) for n in CHOICES],
+        [left, right, np.full(len(df), len(systems))],
+        default=-2,
+    )
+    bad = winner != expected
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise VotesError(
+            f"{source}: winner contradicts choice at {_rows(bad)} (first: choice={df['choice'].iloc[i]!r}, "
+            f"left={df['system_left'].iloc[i]!r}, right={df['system_right'].iloc[i]!r}, winner={df['winner'].iloc[i]!r})"
+        )
+
+
+def read_bundle_metrics(path: str | Path) -> tuple[dict, dict]:
+    """Read system- and image-level metrics from a study bundle manifest.
+
+    Parameters
+    ----------
+    path : str or Path
+        A bundle directory (holding ``manifest.json``) or the manifest itself.
+
+    Returns
+    -------
+    (dict, dict)
+        ``{system_id: {metric: value}}`` and
+        ``{(system_id, prompt_id, seed): {metric: value}}``.
+    """
+    path = Path(path)
+    manifest = path / "manifest.json" if path.is_dir() else path
+    if not manifest.exists():
+        raise FileNotFoundError(f"bundle manifest not found: {manifest}")
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise VotesError(f"{manifest}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("systems"), list):
+        raise VotesError(f"{manifest}: a bundle manifest needs a 'systems' list")
+    systems: dict = {}
+    for i, s in enumerate(data["systems"]):
+        if not isinstance(s, dict) or "id" not in s:
+            raise VotesError(f"{manifest}: systems[{i}] needs an 'id'")
+        systems[str(s["id"])] = {k: float(v) for k, v in (s.get("metrics") or {}).items()
+                                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    images: dict = {}
+    for i, im in enumerate(data.get("images") or []):
+        if not isinstance(im, dict) or not {"system", "prompt"} <= set(im):
+            raise VotesError(f"{manifest}: images[{i}] needs 'system' and 'prompt'")
+        metrics = {k: float(v) for k, v in (im.get("metrics") or {}).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if metrics:
+            images[(str(im["system"]), str(im["prompt"]), int(im.get("seed", 0)))] = metrics
+    return systems, images
