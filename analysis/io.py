@@ -88,7 +88,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         )
     except pa.ArrowInvalid as exc:
         raise VotesError(f"{path}: cannot parse the CSV: {exc}") from None
-    return table.to_pandas()
+    return table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
@@ -142,6 +142,13 @@ def _as_bool(series: pd.Series, name: str, source: str) -> pd.Series:
     return pd.Series(is_true, index=series.index, name=name)
 
 
+def _drop_unused(s: pd.Series) -> pd.Series:
+    """``remove_unused_categories`` without its sort, when nothing is unused."""
+    codes = s.cat.codes.to_numpy()
+    used = np.bincount(codes[codes >= 0], minlength=len(s.cat.categories)) > 0
+    return s if used.all() else s.cat.remove_unused_categories()
+
+
 def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
     """Check votes against contract section 2 and normalise the column types.
 
@@ -181,7 +188,7 @@ def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
             raise VotesError(f"{source}: column {col} has empty values at {_rows(s.isna().to_numpy())}")
         if not pd.api.types.is_string_dtype(s.cat.categories.dtype) and s.cat.categories.dtype != object:
             s = s.cat.rename_categories([str(c) for c in s.cat.categories])
-        out[col] = s.cat.remove_unused_categories()
+        out[col] = _drop_unused(s)
     choice = out["choice"]
     unknown = [c for c in choice.cat.categories if c not in CHOICES]
     if unknown:
@@ -201,6 +208,7 @@ def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
     if out["response_ms"].dtype != np.float64:
         out["response_ms"] = pd.to_numeric(out["response_ms"], errors="coerce").astype(np.float64)
     _check_systems_and_winner(out, source)
+    out.attrs["qsched_validated"] = True
     return out
 
 

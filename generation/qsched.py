@@ -74,7 +74,6 @@ class QSched(SchedulerMixin, ConfigMixin):
     """
 
     ignore_for_config = ["scheduler"]
-    order = 1  # replaced per instance by the wrapped scheduler's order
 
     @register_to_config
     def __init__(
@@ -107,6 +106,10 @@ class QSched(SchedulerMixin, ConfigMixin):
             inner_class=type(scheduler).__name__,
             inner_config=inner_cfg,
         )
+        # Every key is now set explicitly; a stale "_use_default_values" would make
+        # from_pretrained drop inner_class/inner_config on reload.
+        cfg = {k: v for k, v in self._internal_dict.items() if k != "_use_default_values"}
+        object.__setattr__(self, "_internal_dict", FrozenDict(cfg))
         self._install_methods()
 
     # ------------------------------------------------------------------ API

@@ -15,13 +15,17 @@ stamp=.venv/.qsched-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "==> installing pinned dependencies (torch is large: a few minutes the first time)"
-    .venv/bin/python -m pip install --quiet --upgrade "pip>=24"
+    quiet_pip() {  # pip warns once per package about this machine's empty local index dirs
+        .venv/bin/python -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+        return "${PIPESTATUS[0]}"
+    }
+    quiet_pip install --quiet --upgrade "pip>=24"
     .venv/bin/python - <<'PY' > .venv/requirements.txt
 import tomllib
 p = tomllib.load(open("pyproject.toml", "rb"))["project"]
 print("\n".join(p["dependencies"] + p["optional-dependencies"]["test"]))
 PY
-    .venv/bin/python -m pip install --quiet -r .venv/requirements.txt
+    quiet_pip install --quiet -r .venv/requirements.txt
     echo "$want" > "$stamp"
 fi
 if [ "${QSCHED_SKIP_CHROMIUM:-0}" != 1 ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -5,6 +5,7 @@ Defaults run on one machine with no servers: a SQLite file and an embedded
 ``CELERY_BROKER_URL`` switch to PostgreSQL and Redis for production.
 """
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -76,6 +77,16 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several writers (web server, Celery worker) share one file: wait for locks.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Take the write lock when a transaction starts, so read-then-write transactions
+    # (claiming an assignment, recording a vote) wait for each other instead of failing.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    # Tests use a file, not pytest-django's default in-memory database, so that a real Celery
+    # worker started by a test (a separate process) sees the same data. One file per test
+    # process, so parallel runs on one machine do not collide.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("QSCHED_TEST_SQLITE_NAME")
+        or os.path.join(tempfile.gettempdir(), f"qsched-test-{os.getpid()}.sqlite3"),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -112,7 +123,7 @@ REST_FRAMEWORK = {
 # Celery: the embedded default broker is kombu's filesystem transport (no server).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "celery-broker"
+    _broker_dir = Path(os.environ.get("QSCHED_BROKER_DIR", VAR_DIR / "celery-broker"))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
@@ -132,7 +143,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
-for _d in (VAR_DIR, MEDIA_ROOT):
+for _d in (VAR_DIR, MEDIA_ROOT, STATIC_ROOT):
     _d.mkdir(parents=True, exist_ok=True)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir.mkdir(parents=True, exist_ok=True)
+
+# A progress refresh is queued at most once per this many seconds per study, and runs that much later.
+QSCHED_PROGRESS_DEBOUNCE_S = env_int("QSCHED_PROGRESS_DEBOUNCE_S", 5, minimum=0)

@@ -44,6 +44,8 @@ class Study(models.Model):
     # Filled by a Celery task (studies.tasks.refresh_progress), never in a request.
     progress = models.JSONField(default=dict, blank=True)
     progress_updated_at = models.DateTimeField(null=True, blank=True)
+    # When a refresh was last queued (studies.tasks.request_progress_refresh debounces on it).
+    progress_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)

@@ -29,3 +29,65 @@ def outsider(db):
 @pytest.fixture
 def bundle_dir(tmp_path):
     return write_bundle(tmp_path / "bundle")
+
+
+@pytest.fixture
+def make_live_study(db):
+    """Factory for a live study built through the ORM (annotate tests): make_live_study(k=2, n_prompts=3)."""
+    from .annotate_study import make_study
+
+    study_owner = get_user_model().objects.create(username="study-owner")  # no password: no slow hashing
+
+    def make(**options):
+        return make_study(study_owner, **options)
+
+    return make
+
+
+# -- added by P1 (studies): votes written straight into the models, for export/progress tests --
+
+@pytest.fixture
+def add_vote(db):
+    """``add_vote(comparison, criterion_key, annotator_name, choice, swap=False, ...)`` -> Vote.
+
+    Writes Annotator (created on first use), Assignment and Vote rows directly, as the
+    annotate app would after a vote; ``swap`` shows image_b on the left.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotate.models import Annotator, Assignment, Vote
+
+    def _add(comparison, criterion_key, annotator_name, choice, *, swap=False, attention_check=False,
+             excluded=False, external_id="", response_ms=1234):
+        study = comparison.study
+        annotator, _ = Annotator.objects.get_or_create(
+            study=study, pseudonym=annotator_name, defaults={"external_id": external_id, "excluded": excluded})
+        criterion = study.criteria.get(key=criterion_key)
+        work_item = comparison.work_items.get(criterion=criterion)
+        left, right = (comparison.image_b, comparison.image_a) if swap else (comparison.image_a, comparison.image_b)
+        assignment = Assignment.objects.create(
+            annotator=annotator, work_item=work_item, left_image=left, right_image=right, status="voted",
+            attention_check=attention_check, expires_at=timezone.now() + timedelta(minutes=10))
+        winner = {"left": left.system, "right": right.system, "tie": None}[choice]
+        return Vote.objects.create(
+            assignment=assignment, study=study, annotator=annotator, comparison=comparison, criterion=criterion,
+            system_left=left.system, system_right=right.system, choice=choice, winner=winner,
+            response_ms=response_ms, attention_check=attention_check)
+
+    return _add
+
+
+@pytest.fixture
+def imported_study(owner, bundle_dir):
+    """A draft study imported from the default bundle (3 systems, 3 prompts, seed 0, all pairs)."""
+    from studies.services import create_study_from_bundle
+
+    return create_study_from_bundle(bundle_dir=bundle_dir, slug="demo-study", owner=owner)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Added by P1: PBKDF2 costs ~0.7 s per user on this CPU; tests don't need slow hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

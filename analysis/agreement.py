@@ -1,0 +1,167 @@
+"""Inter-annotator agreement, position bias and attention checks.
+
+Agreement is computed per item = (criterion, prompt, seed, unordered system
+pair) over items with two or more votes, on the label "which system won, or
+tie" (never on left/right), as contract section 3 defines.
+
+References
+----------
+Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability.
+Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .encode import TIE, EncodedVotes
+from .winrates import sign_test_p
+
+__all__ = ["agreement_stats", "annotator_agreement", "position_bias", "attention_checks"]
+
+
+def _item_counts(item: np.ndarray, outcome: np.ndarray):
+    """Per-item counts of (a wins, b wins, tie); ``item`` holds dense ids (empty items count zero)."""
+    n_items = int(item.max()) + 1 if len(item) else 0
+    counts = np.bincount(item * 3 + outcome, minlength=n_items * 3).reshape(n_items, 3)
+    return n_items, item, counts
+
+
+def agreement_stats(item: np.ndarray, outcome: np.ndarray, label: np.ndarray) -> dict:
+    """Krippendorff's alpha (nominal), Fleiss' kappa and percent agreement.
+
+    Parameters
+    ----------
+    item : numpy.ndarray
+        Item id of each vote.
+    outcome : numpy.ndarray
+        0 (first system of the pair won), 1 (second won) or 2 (tie) per vote.
+    label : numpy.ndarray
+        The global label of each vote: the winning system's index, or one
+        shared index for "tie". Chance agreement is computed on these.
+
+    Returns
+    -------
+    dict
+        ``krippendorff_alpha``, ``fleiss_kappa``, ``percent_agreement`` (None
+        when undefined, with the reason in ``note``), ``n_items`` (items with
+        2+ votes) and ``n_votes`` (votes on them).
+
+    Notes
+    -----
+    Fleiss' kappa is generalised to items with uneven numbers of ratings:
+    ``P_i = sum_c n_ic (n_ic - 1) / (m_i (m_i - 1))``, ``P_bar`` is their
+    mean over items, chance agreement ``P_e = sum_j p_j^2`` with ``p_j`` the
+    share of label j among all ratings. With equal counts this is Fleiss (1971).
+    """
+    _, local, counts = _item_counts(item, outcome)
+    m = counts.sum(1)
+    pairable = m >= 2
+    out = {"krippendorff_alpha": None, "fleiss_kappa": None, "percent_agreement": None,
+           "n_items": int(pairable.sum()), "n_votes": int(m[pairable].sum())}
+    if not pairable.any():
+        out["note"] = "no item has two or more votes: agreement cannot be computed"
+        return out
+    c, mm = counts[pairable].astype(np.float64), m[pairable].astype(np.float64)
+    same_pairs = (c * (c - 1)).sum(1)
+    p_i = same_pairs / (mm * (mm - 1))
+    p_bar = float(p_i.mean())
+    out["percent_agreement"] = p_bar
+    vote_ok = pairable[local]
+    label_counts = np.bincount(label[vote_ok]).astype(np.float64)
+    n = label_counts.sum()
+    p_e = float(((label_counts / n) ** 2).sum())
+    if p_e >= 1.0 - 1e-15:
+        out["note"] = "every vote on a multi-vote item has the same label: chance-corrected agreement is undefined"
+        return out
+    out["fleiss_kappa"] = (p_bar - p_e) / (1.0 - p_e)
+    observed_same = float((same_pairs / (mm - 1)).sum())  # sum_c o_cc of the coincidence matrix
+    d_o = n - observed_same
+    d_e = (n * n - (label_counts**2).sum()) / (n - 1)
+    out["krippendorff_alpha"] = float(1.0 - d_o / d_e)
+    return out
+
+
+def annotator_agreement(item: np.ndarray, outcome: np.ndarray, annotator: np.ndarray,
+                        counted: np.ndarray) -> pd.DataFrame:
+    """Each annotator's agreement with the majority of the other votes on the same items.
+
+    Parameters
+    ----------
+    item, outcome, annotator : numpy.ndarray
+        Per vote (all non-attention votes of one criterion, excluded annotators included).
+    counted : numpy.ndarray
+        Which of these votes form the majority (the votes rankings use).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by annotator code: ``n_votes``, ``n_evaluable`` (votes whose
+        item has other counted votes with a unique most common label) and
+        ``agreement_with_majority``; NaN when nothing is evaluable.
+    """
+    n_items, local, _ = _item_counts(item, outcome)
+    counts = np.bincount(local[counted] * 3 + outcome[counted], minlength=n_items * 3).reshape(n_items, 3)
+    others = counts[local].copy()
+    others[np.flatnonzero(counted), outcome[counted]] -= 1
+    top = others.max(1)
+    unique_top = (others == top[:, None]).sum(1) == 1
+    evaluable = (top > 0) & unique_top
+    agree = evaluable & (others.argmax(1) == outcome)
+    frame = pd.DataFrame({"annotator": annotator, "n_votes": 1, "n_evaluable": evaluable.astype(np.int64),
+                          "agree": agree.astype(np.int64)})
+    per = frame.groupby("annotator", sort=True).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per["agreement_with_majority"] = np.where(per["n_evaluable"] > 0, per["agree"] / per["n_evaluable"], np.nan)
+    return per.drop(columns="agree")
+
+
+def position_bias(choice: np.ndarray) -> dict:
+    """Share of left picks among decisive votes, with an exact two-sided test of 0.5."""
+    left = int((choice == 0).sum())
+    right = int((choice == 1).sum())
+    n = left + right
+    return {"left_rate": left / n if n else None, "p_value": float(sign_test_p(left, right)),
+            "n_left": left, "n_right": right, "n_ties": int((choice == TIE).sum())}
+
+
+def attention_checks(ev: EncodedVotes, item: np.ndarray) -> dict:
+    """Attention-check pass rates and what the exclusion rule removed.
+
+    A check passes when the export says so (optional column ``attention_passed``);
+    otherwise a repeated-pair check passes when the annotator's winner matches
+    their own non-check vote on the same item. Checks with neither are counted
+    as not evaluable.
+    """
+    check = ev.attention_check
+    n_checks = int(check.sum())
+    passed = np.full(len(check), np.nan)
+    if ev.attention_passed is not None:
+        passed = ev.attention_passed.copy()
+    need = check & np.isnan(passed)
+    if need.any():
+        key = item * np.int64(max(len(ev.annotators), 1)) + ev.annotator
+        regular = ~check
+        first = pd.Series(ev.outcome[regular], index=key[regular])
+        first = first[~first.index.duplicated()]
+        pos = first.index.get_indexer(key[need])
+        found = pos >= 0
+        vals = np.full(int(need.sum()), np.nan)
+        vals[found] = (first.to_numpy()[pos[found]] == ev.outcome[need][found]).astype(float)
+        passed[need] = vals
+    evaluable = check & ~np.isnan(passed)
+    annot_excl = pd.Series(ev.annotator_excluded).groupby(ev.annotator).any()
+    out = {
+        "n_checks": n_checks,
+        "n_evaluable": int(evaluable.sum()),
+        "pass_rate": float(passed[evaluable].mean()) if evaluable.any() else None,
+        "pass_rate_included": None, "pass_rate_excluded": None,
+        "n_annotators": int(len(annot_excl)),
+        "n_annotators_excluded": int(annot_excl.sum()),
+        "n_votes_excluded": int((ev.annotator_excluded & ~check).sum()),
+    }
+    for name, mask in (("pass_rate_included", ~ev.annotator_excluded), ("pass_rate_excluded", ev.annotator_excluded)):
+        sel = evaluable & mask
+        if sel.any():
+            out[name] = float(passed[sel].mean())
+    return out

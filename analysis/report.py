@@ -1,0 +1,213 @@
+"""The analysis summary (contract section 3) and the files written beside it."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .agreement import attention_checks
+from .bootstrap import KINDS
+from .criterion import analyse_criterion
+from .encode import encode_votes, item_ids
+from .io import validate_votes
+
+__all__ = ["FORMAT", "build_summary", "write_report", "write_tables"]
+
+FORMAT = "qsched-analysis/1"
+
+
+def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] | None = None,
+                  image_metrics: dict | None = None, n_bootstrap: int = 1000, seed: int = 0,
+                  bootstrap: str = "vote", include_excluded: bool = False, margin: float = 0.05,
+                  comparisons: list[tuple[str, str]] | None = None, prior: float = 1.0,
+                  progress: Callable[[str], None] | None = None) -> dict:
+    """Compute the analysis summary of a set of votes.
+
+    Parameters
+    ----------
+    votes : pandas.DataFrame
+        Votes with the columns of contract section 2 (validated here).
+    metrics : dict, optional
+        System-level metrics ``{system: {"jaq": .., "fid": .., "clip_score": ..}}``
+        (a bundle's ``systems[].metrics``), correlated with the BT scores.
+    image_metrics : dict, optional
+        ``{(system, prompt, seed): {metric: value}}`` (a bundle's ``images[].metrics``):
+        how often the image with the higher value wins.
+    n_bootstrap : int
+        Samples of each bootstrap kind (vote, annotator, prompt); 0 for none.
+    seed : int
+        Seed of every random draw: the same inputs give the same summary.
+    bootstrap : {"vote", "annotator", "prompt"}
+        Which kind gives the main ``ci95`` of the scores (all three are
+        reported under ``ci95_by_bootstrap``) and the standard error of the
+        equivalence tests.
+    include_excluded : bool
+        Count votes from annotators marked ``annotator_excluded`` too.
+    margin : float
+        Non-inferiority / equivalence margin in win rate.
+    comparisons : list of (str, str), optional
+        Orientation of the win-rate rows, ``(a, b)`` = "a against b" (a
+        bundle's ``comparisons``); other pairs put the higher-scored system first.
+    prior : float
+        Virtual ties per compared pair when no maximum-likelihood estimate exists.
+    progress : callable, optional
+        Called with a short label before each criterion (for progress bars).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable summary: the fields of contract section 3 plus
+        ``notes``, ``settings``, ``davidson``, ``equivalence``,
+        ``ci95_by_bootstrap``, ``attention_checks`` and more.
+    """
+    if bootstrap not in KINDS:
+        raise ValueError(f"bootstrap must be one of {', '.join(KINDS)}, got {bootstrap!r}")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}")
+    if not 0.0 < margin < 0.5:
+        raise ValueError(f"margin must be between 0 and 0.5, got {margin}")
+    if prior <= 0:
+        raise ValueError(f"prior must be positive, got {prior}")
+    if not votes.attrs.get("qsched_validated"):
+        votes = validate_votes(votes)
+    metrics = {str(s): dict(m) for s, m in (metrics or {}).items()}
+    ev = encode_votes(votes)
+    item = item_ids(ev)
+    counted = ev.counted(include_excluded)
+    summary: dict = {
+        "format": FORMAT,
+        "n_votes": int(len(votes)),
+        "n_votes_counted": int(counted.sum()),
+        "n_annotators": int(len(np.unique(ev.annotator))),
+        "n_annotators_counted": int(len(np.unique(ev.annotator[counted]))),
+        "studies": sorted(map(str, votes["study"].cat.categories)),
+        "systems": list(ev.systems),
+        "criteria": list(ev.criteria),
+        "settings": {"n_bootstrap": int(n_bootstrap), "seed": int(seed), "bootstrap": bootstrap,
+                     "include_excluded": bool(include_excluded), "margin": float(margin), "prior": float(prior),
+                     "win_rate_interval": "wilson", "p_value": "exact two-sided sign test (ties left out)"},
+        "attention_checks": attention_checks(ev, item),
+        "by_criterion": {},
+        "notes": [],
+    }
+    if len(summary["studies"]) > 1:
+        summary["notes"].append(f"votes from {len(summary['studies'])} studies are pooled")
+    unknown = sorted(set(metrics) - set(ev.systems))
+    if unknown:
+        summary["notes"].append(f"metrics given for systems without votes: {', '.join(unknown)}")
+    for c, name in enumerate(ev.criteria):
+        if progress:
+            progress(name)
+        res = analyse_criterion(ev, c, item, n_bootstrap=int(n_bootstrap), seed=int(seed), bootstrap=bootstrap,
+                                include_excluded=include_excluded, metrics=metrics, image_metrics=image_metrics,
+                                comparisons=comparisons, margin=margin, prior=prior)
+        per = res.pop("annotators")
+        res["annotator_agreement"] = [
+            {"annotator": str(a), "n_votes": int(r.n_votes), "n_evaluable": int(r.n_evaluable),
+             "agreement_with_majority": _float_or_none(r.agreement_with_majority),
+             "left_rate": _float_or_none(r.left_rate), "excluded": bool(r.excluded)}
+            for a, r in zip(per.index, per.itertuples())
+        ]
+        summary["by_criterion"][name] = res
+    return summary
+
+
+def _float_or_none(x):
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in fields})
+
+
+def write_tables(summary: dict, out_dir: Path) -> list[Path]:
+    """Write the CSV tables of a summary into ``out_dir``; returns their paths."""
+    win, bt, agree, annot, eq, corr = [], [], [], [], [], []
+    for crit, res in summary["by_criterion"].items():
+        for r in res["win_rates"]:
+            lo, hi = r["ci95"]
+            row = {"criterion": crit, **r, "ci95_low": lo, "ci95_high": hi}
+            for kind, (blo, bhi) in r.get("ci95_by_bootstrap", {}).items():
+                row[f"ci95_{kind}_low"], row[f"ci95_{kind}_high"] = blo, bhi
+            win.append(row)
+        for r in res["bradley_terry"]:
+            row = {"criterion": crit, **r}
+            row["ci95_low"], row["ci95_high"] = (r["ci95"] or [None, None])
+            for kind, (blo, bhi) in r["ci95_by_bootstrap"].items():
+                row[f"ci95_{kind}_low"], row[f"ci95_{kind}_high"] = blo, bhi
+            bt.append(row)
+        ag, pb = res["agreement"], res["position_bias"]
+        agree.append({"criterion": crit, **ag, "left_rate": pb["left_rate"], "position_p_value": pb["p_value"],
+                      "tie_rate": res["tie_rate"]})
+        annot += [{"criterion": crit, **r} for r in res["annotator_agreement"]]
+        eq += [{"criterion": crit, **r, "ci90_low": r["ci90"][0], "ci90_high": r["ci90"][1]} for r in res["equivalence"]]
+        corr += [{"criterion": crit, **r} for r in res["correlation"]]
+    kinds = [f"ci95_{k}_{e}" for k in KINDS for e in ("low", "high")]
+    files = {
+        "win_rates.csv": (win, ["criterion", "a", "b", "wins", "losses", "ties", "n", "win_rate", "ci95_low",
+                                "ci95_high", "p_value"] + kinds),
+        "bradley_terry.csv": (bt, ["criterion", "system", "score", "ci95_low", "ci95_high", "elo", "component",
+                                   "regularized"] + kinds),
+        "agreement.csv": (agree, ["criterion", "krippendorff_alpha", "fleiss_kappa", "percent_agreement", "n_items",
+                                  "n_votes", "annotator_agreement_median", "n_annotators_with_one_vote",
+                                  "left_rate", "position_p_value", "tie_rate", "note"]),
+        "annotators.csv": (annot, ["criterion", "annotator", "n_votes", "n_evaluable", "agreement_with_majority",
+                                   "left_rate", "excluded"]),
+        "equivalence.csv": (eq, ["criterion", "a", "b", "margin", "win_rate", "se", "se_method", "non_inferiority_p",
+                                 "equivalence_p", "ci90_low", "ci90_high", "non_inferior", "equivalent"]),
+        "correlation.csv": (corr, ["criterion", "metric", "level", "n", "spearman", "kendall", "pearson",
+                                   "higher_wins_rate", "p_value", "n_equal", "lower_is_better", "note"]),
+    }
+    paths = []
+    for name, (rows, fields) in files.items():
+        _write_csv(out_dir / name, rows, fields)
+        paths.append(out_dir / name)
+    return paths
+
+
+def write_report(votes: pd.DataFrame, out_dir: str | Path, *, plots: bool = True, summary: dict | None = None,
+                 **kw) -> Path:
+    """Build the summary and write it with its tables and plots.
+
+    Parameters
+    ----------
+    votes : pandas.DataFrame
+        Votes (contract section 2).
+    out_dir : str or Path
+        Created if missing. Receives ``summary.json``, ``win_rates.csv``,
+        ``bradley_terry.csv``, ``agreement.csv``, ``annotators.csv``,
+        ``equivalence.csv``, ``correlation.csv`` and, with ``plots``, PNG and
+        SVG figures.
+    plots : bool
+        Draw the figures (matplotlib, the slowest part).
+    summary : dict, optional
+        A summary already built from ``votes`` (skips recomputing it).
+    **kw
+        Passed to :func:`build_summary`.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if summary is None:
+        summary = build_summary(votes, **kw)
+    if plots:
+        from .plots import write_plots
+
+        summary["plots"] = [p.name for p in write_plots(summary, out, metrics=kw.get("metrics"))]
+    write_tables(summary, out)
+    tmp = out / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=1, allow_nan=False), encoding="utf-8")
+    tmp.replace(out / "summary.json")
+    return out

@@ -1,0 +1,70 @@
+"""Pairwise win rates with Wilson intervals and a two-sided test of 0.5."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import bdtr, ndtri
+
+__all__ = ["win_rate", "wilson_interval", "sign_test_p", "win_rate_table"]
+
+Z95 = float(ndtri(0.975))
+
+
+def win_rate(wins, losses, ties):
+    """``(wins + ties / 2) / (wins + losses + ties)``; NaN where there are no votes."""
+    wins, losses, ties = (np.asarray(x, dtype=float) for x in (wins, losses, ties))
+    n = wins + losses + ties
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (wins + ties / 2.0) / np.where(n > 0, n, 1), np.nan)
+
+
+def wilson_interval(p, n, z: float = Z95):
+    """Wilson score interval for a proportion ``p`` out of ``n``.
+
+    With ties the per-vote score (1, 1/2, 0) has variance at most that of a
+    Bernoulli with the same mean, so the interval is conservative then.
+    """
+    p, n = np.asarray(p, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = 1.0 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / den
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
+    lo, hi = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    bad = ~(n > 0)
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def sign_test_p(wins, losses):
+    """Exact two-sided binomial (sign) test of P(win) = P(loss), ties left out.
+
+    ``win_rate = 0.5`` holds exactly when wins and losses are equally likely,
+    so this tests the contract's null hypothesis. 1.0 when there are no
+    decisive votes.
+    """
+    wins, losses = np.asarray(wins, dtype=np.int64), np.asarray(losses, dtype=np.int64)
+    n = wins + losses
+    small = np.minimum(wins, losses)
+    p = 2.0 * bdtr(small, n, 0.5)
+    p = np.where(wins == losses, 1.0, p)
+    return np.minimum(np.where(n > 0, p, 1.0), 1.0)
+
+
+def win_rate_table(counts: np.ndarray) -> dict:
+    """Win rate, Wilson 95% interval and sign-test p-value per pair.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        ``(P, 3)`` counts of (a wins, b wins, tie).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``wins``, ``losses``, ``ties``, ``n``, ``win_rate``, ``ci_low``, ``ci_high``, ``p_value``.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    w, l, t = counts[:, 0], counts[:, 1], counts[:, 2]
+    n = w + l + t
+    p = win_rate(w, l, t)
+    lo, hi = wilson_interval(p, n)
+    return {"wins": w, "losses": l, "ties": t, "n": n, "win_rate": p, "ci_low": lo, "ci_high": hi,
+            "p_value": sign_test_p(w, l)}

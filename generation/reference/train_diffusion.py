@@ -1,0 +1,166 @@
+"""Train the reference text-to-image model on the shapes world.
+
+Usage::
+
+    python -m generation.reference.train_diffusion vae   # 1. the 32x32 <-> 16x16x4 autoencoder
+    python -m generation.reference.train_diffusion unet  # 2. UNet + text encoder (v-prediction)
+
+Stage 2 writes a diffusers pipeline folder (default: the shipped
+``weights/pipeline``) loadable with ``DiffusionPipeline.from_pretrained``.
+Hyper-parameters come from ``configs/train.json``; ``--max-minutes`` stops a
+stage early (the number of steps done is recorded in ``training.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .data import CACHE_DIR, load_dataset, to_tensor
+from .model import DEFAULT_PIPELINE, assemble_pipeline, build_text_encoder, build_unet, build_vae
+from .tokenizer import build_tokenizer
+
+TRAIN_CONFIG = Path(__file__).parent / "configs" / "train.json"
+VAE_DIR = CACHE_DIR / "vae"
+
+
+def _hp() -> dict:
+    return json.loads(TRAIN_CONFIG.read_text())
+
+
+def train_vae(steps: int | None = None, max_minutes: float | None = None, out: Path = VAE_DIR) -> dict:
+    """Stage 1: train the autoencoder, set ``scaling_factor`` to 1/std of the latents, save it."""
+    cfg = _hp()
+    hp, d = cfg["vae"], cfg["data"]
+    steps = steps or hp["steps"]
+    torch.manual_seed(hp["seed"])
+    x_all = to_tensor(load_dataset(d["train_n"], d["train_seed"], "train")[0])
+    vae = build_vae()
+    opt = torch.optim.AdamW(vae.parameters(), lr=hp["lr"], weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp["lr"], total_steps=steps, pct_start=0.05)
+    g = torch.Generator().manual_seed(hp["seed"])
+    t0, done = time.time(), 0
+    for _ in (bar := tqdm(range(steps), desc="train vae")):
+        x = x_all[torch.randint(0, len(x_all), (hp["batch_size"],), generator=g)]
+        post = vae.encode(x).latent_dist
+        rec = vae.decode(post.sample(generator=g)).sample
+        loss = F.mse_loss(rec, x) + 0.5 * F.l1_loss(rec, x) + hp["kl_weight"] * post.kl().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        done += 1
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+        if max_minutes and time.time() - t0 > 60 * max_minutes:
+            break
+    vae.eval()
+    with torch.no_grad():
+        z = torch.cat([vae.encode(x_all[i:i + 500]).latent_dist.mean for i in range(0, 5000, 500)])
+        rec = vae.decode(z[:500]).sample
+    std = float(z.std())
+    vae.register_to_config(scaling_factor=1.0 / std)
+    vae.save_pretrained(out)
+    summary = {"steps": done, "train_seconds": round(time.time() - t0, 1),
+               "latent_std": std, "recon_mse_500": float(F.mse_loss(rec, x_all[:500]))}
+    (Path(out) / "training.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _encode_latents(vae, x_all: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        zs = [vae.encode(x_all[i:i + 500]).latent_dist.mean
+              for i in tqdm(range(0, len(x_all), 500), desc="encode latents")]
+    return torch.cat(zs) * vae.config.scaling_factor
+
+
+def train_unet(steps: int | None = None, max_minutes: float | None = None,
+               out: Path = DEFAULT_PIPELINE, vae_dir: Path = VAE_DIR) -> dict:
+    """Stage 2: train UNet + text encoder with v-prediction on cached latents; save the pipeline."""
+    from diffusers import AutoencoderKL, DDPMScheduler
+
+    cfg = _hp()
+    hp, d, s = cfg["unet"], cfg["data"], cfg["scheduler"]
+    steps = steps or hp["steps"]
+    torch.manual_seed(hp["seed"])
+    images, captions = load_dataset(d["train_n"], d["train_seed"], "train")
+    vae = AutoencoderKL.from_pretrained(vae_dir).eval()
+    lat_all = _encode_latents(vae, to_tensor(images))
+    tok = build_tokenizer()
+    ids_all = tok(captions, padding="max_length", max_length=tok.model_max_length,
+                  truncation=True, return_tensors="pt").input_ids
+    empty = tok([""], padding="max_length", max_length=tok.model_max_length, return_tensors="pt").input_ids
+    unet, text_encoder = build_unet(), build_text_encoder()
+    noise_sched = DDPMScheduler(num_train_timesteps=s["num_train_timesteps"], beta_start=s["beta_start"],
+                                beta_end=s["beta_end"], beta_schedule=s["beta_schedule"],
+                                prediction_type=hp["prediction_type"])
+    params = list(unet.parameters()) + list(text_encoder.parameters())
+    opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / hp["warmup"]))
+    ema_unet, ema_text = copy.deepcopy(unet).eval(), copy.deepcopy(text_encoder).eval()
+    ema_params = list(ema_unet.parameters()) + list(ema_text.parameters())
+    g = torch.Generator().manual_seed(hp["seed"])
+    t0, done, losses = time.time(), 0, []
+    for step in (bar := tqdm(range(steps), desc="train unet")):
+        b = torch.randint(0, len(lat_all), (hp["batch_size"],), generator=g)
+        z0, ids = lat_all[b], ids_all[b].clone()
+        drop = torch.rand(len(b), generator=g) < hp["caption_dropout"]
+        ids[drop] = empty
+        noise = torch.randn(z0.shape, generator=g)
+        t = torch.randint(0, s["num_train_timesteps"], (len(b),), generator=g)
+        zt = noise_sched.add_noise(z0, noise, t)
+        target = noise_sched.get_velocity(z0, noise, t) if hp["prediction_type"] == "v_prediction" else noise
+        pred = unet(zt, t, text_encoder(ids)[0]).sample
+        loss = F.mse_loss(pred, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        decay = min(hp["ema"], (1 + step) / (10 + step))
+        with torch.no_grad():
+            torch._foreach_lerp_(ema_params, params, 1 - decay)
+        done += 1
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
+        if (step + 1) % 500 == 0:
+            _save(out.parent / "checkpoint", vae, ema_text, tok, ema_unet)
+        if max_minutes and time.time() - t0 > 60 * max_minutes:
+            break
+    _save(out, vae, ema_text, tok, ema_unet)
+    summary = {"steps": done, "batch_size": hp["batch_size"], "train_seconds": round(time.time() - t0, 1),
+               "final_loss_avg50": round(sum(losses[-50:]) / len(losses[-50:]), 4),
+               "torch_threads": torch.get_num_threads()}
+    (Path(out) / "training.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _save(out: Path, vae, text_encoder, tokenizer, unet) -> None:
+    pipe = assemble_pipeline(vae, text_encoder, tokenizer, unet)
+    pipe.save_pretrained(out, safe_serialization=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("stage", choices=["vae", "unet"])
+    p.add_argument("--steps", type=int, default=None, help="override configs/train.json")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop the stage after this long")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    if a.stage == "vae":
+        summary = train_vae(a.steps, a.max_minutes, a.out or VAE_DIR)
+    else:
+        summary = train_unet(a.steps, a.max_minutes, a.out or DEFAULT_PIPELINE)
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Django admin for annotators, sessions, assignments and votes."""
+from django.contrib import admin
+
+from .models import Annotator, AnnotatorSession, Assignment, Vote
+
+
+@admin.register(Annotator)
+class AnnotatorAdmin(admin.ModelAdmin):
+    list_display = ("pseudonym", "study", "external_id", "excluded", "created_at", "last_seen_at")
+    list_filter = ("study", "excluded")
+    search_fields = ("pseudonym", "external_id", "crowd_session_id")
+    list_editable = ("excluded",)
+    readonly_fields = ("created_at", "last_seen_at")
+
+
+@admin.register(AnnotatorSession)
+class AnnotatorSessionAdmin(admin.ModelAdmin):
+    list_display = ("id", "annotator", "created_at", "user_agent")
+    list_select_related = ("annotator",)
+    readonly_fields = ("annotator", "token_sha256", "user_agent", "created_at")
+    search_fields = ("annotator__pseudonym",)
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "annotator", "work_item", "status", "attention_check", "issued_at", "expires_at")
+    list_filter = ("status", "attention_check", "work_item__study")
+    list_select_related = ("annotator", "work_item")
+    raw_id_fields = ("annotator", "work_item", "left_image", "right_image")
+    search_fields = ("public_id", "annotator__pseudonym")
+    readonly_fields = ("public_id", "issued_at")
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "study", "annotator", "criterion", "choice", "winner", "response_ms", "created_at")
+    list_filter = ("study", "choice", "attention_check")
+    list_select_related = ("study", "annotator", "criterion", "winner")
+    raw_id_fields = ("assignment", "annotator", "comparison", "criterion", "system_left", "system_right", "winner")
+    search_fields = ("public_id", "annotator__pseudonym")
+    readonly_fields = ("public_id", "created_at")

@@ -1,0 +1,137 @@
+"""Annotator REST API (contract section 4): sessions, next task, votes, finish, images.
+
+Authentication is the session's ``Authorization: Bearer <token>`` header (no
+cookies, hence no CSRF); image links are signed per assignment instead, since
+``<img>`` cannot send headers.
+"""
+import functools
+import mimetypes
+
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from rest_framework import status
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from studies.models import Study
+
+from . import services
+from .errors import AnnotateError
+from .image_links import image_link_path, read_image_link
+from .models import Assignment
+from .tokens import bearer_token, session_for_token
+
+
+def annotator_api(methods):
+    """DRF view without cookie auth; ``AnnotateError`` becomes a JSON refusal with its status."""
+    def wrap(view):
+        @api_view(methods)
+        @authentication_classes([])
+        @permission_classes([AllowAny])
+        @functools.wraps(view)
+        def inner(request, *args, **kwargs):
+            try:
+                return view(request, *args, **kwargs)
+            except AnnotateError as exc:
+                return Response({"detail": str(exc), "code": exc.code}, status=exc.status)
+        return inner
+    return wrap
+
+
+class _Unauthorized(AnnotateError):
+    status = 401
+    code = "not_authenticated"
+
+
+def _annotator(request):
+    session = session_for_token(bearer_token(request.headers.get("Authorization", "")))
+    if session is None:
+        raise _Unauthorized("send the header 'Authorization: Bearer <token>' with the token from "
+                            "POST /api/studies/<slug>/sessions")
+    return session.annotator
+
+
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise services.InvalidInput("the request body must be a JSON object")
+    return request.data
+
+
+def assignment_payload(request, assignment: Assignment, annotator) -> dict:
+    """The JSON an annotator sees for one task: nothing in it names a system."""
+    item = assignment.work_item
+    urls = {side: request.build_absolute_uri(image_link_path(assignment.public_id, side))
+            for side in ("left", "right")}
+    return {
+        "assignment": str(assignment.public_id),
+        "criterion": item.criterion.key,
+        "question": item.criterion.question,
+        "prompt": item.comparison.prompt.text,
+        "left": {"url": urls["left"]},
+        "right": {"url": urls["right"]},
+        "expires_at": assignment.expires_at.isoformat(),
+        **services.progress(annotator),
+    }
+
+
+@annotator_api(["POST"])
+def session_create(request, slug: str):
+    study = get_object_or_404(Study, slug=slug)
+    body = _body(request)
+    annotator, token = services.start_session(
+        study=study, external_id=body.get("external_id", ""), crowd_study_id=body.get("study_id", ""),
+        crowd_session_id=body.get("session_id", ""), user_agent=request.headers.get("User-Agent", ""),
+    )
+    criteria = [{"key": c.key, "question": c.question} for c in study.criteria.all()]
+    return Response({
+        "token": token, "criteria": criteria, "instructions": study.instructions,
+        "consent": study.consent_text, "allow_ties": study.allow_ties, "annotator": annotator.pseudonym,
+    }, status=status.HTTP_201_CREATED)
+
+
+@annotator_api(["GET"])
+def session_next(request):
+    annotator = _annotator(request)
+    exclude = [v for raw in request.query_params.getlist("exclude") for v in raw.split(",") if v]
+    assignment = services.next_assignment(annotator=annotator, exclude=exclude)
+    if assignment is None:
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    assignment = Assignment.objects.select_related(
+        "work_item__criterion", "work_item__comparison__prompt").get(id=assignment.id)
+    return Response(assignment_payload(request, assignment, annotator))
+
+
+@annotator_api(["GET"])
+def session_finish(request):
+    return Response(services.finish(annotator=_annotator(request)))
+
+
+@annotator_api(["POST"])
+def vote_create(request, assignment_id: str):
+    annotator = _annotator(request)
+    body = _body(request)
+    vote, created = services.record_vote(
+        annotator=annotator, assignment_public_id=assignment_id,
+        choice=body.get("choice"), response_ms=body.get("response_ms"),
+    )
+    payload = {"vote": str(vote.public_id), "assignment": assignment_id, "choice": vote.choice,
+               "response_ms": vote.response_ms, "created_at": vote.created_at.isoformat()}
+    return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def image(request, token: str):
+    """Serve one side of an assignment through its signed link (no system, no file name)."""
+    link = read_image_link(token)
+    if link is None:
+        raise Http404("no such image")
+    public_id, side = link
+    assignment = Assignment.objects.select_related("left_image", "right_image").filter(public_id=public_id).first()
+    if assignment is None:
+        raise Http404("no such image")
+    img = assignment.left_image if side == "left" else assignment.right_image
+    content_type = mimetypes.guess_type(img.file.name)[0] or "application/octet-stream"
+    response = FileResponse(img.file.open("rb"), content_type=content_type)
+    response.headers.pop("Content-Disposition", None)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,268 @@
+"""Annotator sessions, next task, votes and the finish step (contract section 4).
+
+Every write happens in a transaction; a refusal (an ``AnnotateError``) writes nothing.
+"""
+import secrets
+import uuid
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from studies.models import Study, WorkItem
+
+from . import assignment as assigning
+from .errors import (
+    AssignmentExpired, AssignmentNotFound, InvalidInput, QuotaExhausted, StudyNotLive, VoteConflict, WorkRemaining,
+)
+from .models import Annotator, AnnotatorSession, Assignment, Vote
+from .tokens import hash_token, new_token
+
+MAX_ID_LENGTH = 128
+MAX_RESPONSE_MS = 24 * 3600 * 1000
+MAX_EXCLUDE = 5
+# Votes are still taken on a paused study (the work was already handed out).
+VOTING_STATUSES = (Study.Status.LIVE, Study.Status.PAUSED)
+
+
+def _check_crowd_id(name: str, value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string, not {type(value).__name__}")
+    value = value.strip()
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidInput(f"{name} is {len(value)} characters long; the limit is {MAX_ID_LENGTH}")
+    return value
+
+
+def _new_annotator(study: Study, **ids) -> Annotator:
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return Annotator.objects.create(study=study, pseudonym=f"a-{secrets.token_hex(6)}", **ids)
+        except IntegrityError:
+            if ids.get("external_id"):
+                found = Annotator.objects.filter(study=study, external_id=ids["external_id"]).first()
+                if found:
+                    return found  # the same person joined twice at once
+    raise IntegrityError("could not create an annotator with a unique pseudonym")
+
+
+def _find_or_create_annotator(study: Study, external_id: str, crowd_study_id: str, crowd_session_id: str):
+    annotator = None
+    if external_id:
+        annotator = Annotator.objects.filter(study=study, external_id=external_id).first()
+    if annotator is None:
+        return _new_annotator(study, external_id=external_id, crowd_study_id=crowd_study_id,
+                              crowd_session_id=crowd_session_id)
+    changes = {k: v for k, v in (("crowd_study_id", crowd_study_id), ("crowd_session_id", crowd_session_id))
+               if v and getattr(annotator, k) != v}
+    for key, value in changes.items():
+        setattr(annotator, key, value)
+    annotator.save(update_fields=[*changes, "last_seen_at"])
+    return annotator
+
+
+def start_session(*, study: Study, external_id: str = "", crowd_study_id: str = "", crowd_session_id: str = "",
+                  user_agent: str = "") -> tuple[Annotator, str]:
+    """Open an annotator session and return (annotator, bearer token).
+
+    The same non-empty ``external_id`` (e.g. PROLIFIC_PID) always returns the same annotator.
+
+    Raises
+    ------
+    StudyNotLive
+        The study is not live (draft, paused or closed).
+    QuotaExhausted
+        This annotator already gave ``study.quota_per_annotator`` votes.
+    InvalidInput
+        An id is not a string or is too long.
+    """
+    external_id = _check_crowd_id("external_id", external_id)
+    crowd_study_id = _check_crowd_id("study_id", crowd_study_id)
+    crowd_session_id = _check_crowd_id("session_id", crowd_session_id)
+    if not study.is_live:
+        raise StudyNotLive(f"study {study.slug!r} is {study.status}, not live")
+    with transaction.atomic():
+        annotator = _find_or_create_annotator(study, external_id, crowd_study_id, crowd_session_id)
+        quota = study.quota_per_annotator
+        if quota is not None and annotator.votes.count() >= quota:
+            raise QuotaExhausted(f"this annotator already gave the study's quota of {quota} votes")
+        token = new_token()
+        AnnotatorSession.objects.create(annotator=annotator, token_sha256=hash_token(token),
+                                        user_agent=(user_agent or "")[:300])
+    return annotator, token
+
+
+def _parse_uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def progress(annotator: Annotator) -> dict:
+    """Return {"done": votes given, "total": done + open + still claimable, capped by the quota}."""
+    done = annotator.votes.count()
+    total = done + assigning.open_assignments(annotator).count() + assigning.claimable_items(annotator).count()
+    quota = annotator.study.quota_per_annotator
+    if quota is not None:
+        total = min(total, quota)
+    return {"done": done, "total": max(total, done)}
+
+
+def next_assignment(*, annotator: Annotator, exclude: Iterable = ()) -> Assignment | None:
+    """Return the annotator's next task, or None when nothing is left for them.
+
+    The oldest open assignment not listed in ``exclude`` comes first (so asking
+    again without voting returns the same task, and a reloaded page resumes);
+    otherwise a new one is claimed. A page that shows one task and preloads the
+    next passes the shown one in ``exclude``: the preloaded task holds a slot too.
+
+    Raises
+    ------
+    StudyNotLive
+        The study is not live.
+    InvalidInput
+        ``exclude`` holds more than 5 ids.
+    """
+    study = annotator.study
+    study.refresh_from_db(fields=["status"])
+    if not study.is_live:
+        raise StudyNotLive(f"study {study.slug!r} is {study.status}, not live")
+    exclude = list(exclude)
+    if len(exclude) > MAX_EXCLUDE:
+        raise InvalidInput(f"exclude lists {len(exclude)} assignments; the limit is {MAX_EXCLUDE}")
+    excluded = [u for u in map(_parse_uuid, exclude) if u is not None]
+    now = timezone.now()
+    assigning.release_expired(study=study, now=now)
+    open_ones = assigning.open_assignments(annotator, now=now)
+    waiting = open_ones.exclude(public_id__in=excluded).first()
+    if waiting is not None:
+        return waiting
+    quota = study.quota_per_annotator
+    if quota is not None and annotator.votes.count() + open_ones.count() >= quota:
+        return None
+    return assigning.claim_next(annotator, now=now)
+
+
+def _check_vote_input(study: Study, choice, response_ms) -> tuple[str, int]:
+    if choice not in Vote.Choice.values:
+        raise InvalidInput(f"choice must be one of left, right, tie; got {choice!r}")
+    if choice == Vote.Choice.TIE and not study.allow_ties:
+        raise InvalidInput(f"study {study.slug!r} does not allow ties; choose left or right")
+    if isinstance(response_ms, bool) or not isinstance(response_ms, (int, float)) or response_ms != response_ms:
+        raise InvalidInput(f"response_ms must be a number of milliseconds; got {response_ms!r}")
+    if not 0 <= response_ms <= MAX_RESPONSE_MS:
+        raise InvalidInput(f"response_ms={response_ms} is outside 0..{MAX_RESPONSE_MS}")
+    return choice, int(round(response_ms))
+
+
+def _existing_vote(assignment: Assignment, choice: str) -> tuple[Vote, bool]:
+    vote = Vote.objects.get(assignment_id=assignment.id)
+    if vote.choice != choice:
+        raise VoteConflict(f"this assignment already has the vote {vote.choice!r}; votes cannot be changed")
+    return vote, False
+
+
+def _take_slot(assignment: Assignment) -> bool:
+    """Mark the assignment voted; True if done, False if someone changed it meanwhile.
+
+    Raises AssignmentExpired when it expired and its slot was handed to someone else.
+    """
+    changed = Assignment.objects.filter(id=assignment.id, status=assignment.status).update(
+        status=Assignment.Status.VOTED)
+    if changed and assignment.status == Assignment.Status.EXPIRED:
+        # Late vote: accepted only while the item still has a free slot.
+        k = assignment.work_item.study.votes_per_pair
+        if not WorkItem.objects.filter(id=assignment.work_item_id, reserved__lt=k).update(
+                reserved=F("reserved") + 1):
+            raise AssignmentExpired("this assignment expired and its place was given to someone else")
+    return bool(changed)
+
+
+def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms) -> tuple[Vote, bool]:
+    assignment = (
+        Assignment.objects.select_related("work_item__study", "left_image", "right_image")
+        .filter(public_id=public_id, annotator=annotator).first()
+    )
+    if assignment is None:
+        raise AssignmentNotFound("no assignment with this id in this session")
+    study = assignment.work_item.study
+    choice, response_ms = _check_vote_input(study, choice, response_ms)
+    if assignment.status == Assignment.Status.VOTED:
+        return _existing_vote(assignment, choice)
+    if study.status not in VOTING_STATUSES:
+        raise StudyNotLive(f"study {study.slug!r} is {study.status}; it takes no more votes")
+    now = timezone.now()
+    if not _take_slot(assignment):
+        raise _Changed()
+    left, right = assignment.left_image.system_id, assignment.right_image.system_id
+    winner = {Vote.Choice.LEFT: left, Vote.Choice.RIGHT: right}.get(choice)
+    vote = Vote.objects.create(
+        assignment=assignment, study=study, annotator=annotator,
+        comparison_id=assignment.work_item.comparison_id, criterion_id=assignment.work_item.criterion_id,
+        system_left_id=left, system_right_id=right, choice=choice, winner_id=winner,
+        response_ms=response_ms, attention_check=assignment.attention_check,
+    )
+    WorkItem.objects.filter(id=assignment.work_item_id).update(votes=F("votes") + 1)
+    Annotator.objects.filter(id=annotator.id).update(last_seen_at=now)
+    return vote, True
+
+
+class _Changed(Exception):
+    """The assignment changed between reading and writing it (a concurrent retry): look again."""
+
+
+def record_vote(*, annotator: Annotator, assignment_public_id, choice, response_ms) -> tuple[Vote, bool]:
+    """Record a vote; return (vote, created). A retry of the same vote returns the first one.
+
+    Raises
+    ------
+    AssignmentNotFound
+        No such assignment in this annotator's session (404).
+    InvalidInput
+        Bad choice (incl. "tie" where ties are off) or response time (400).
+    AssignmentExpired
+        The assignment expired and its slot went to someone else (410). While the
+        slot is still free a late vote is accepted.
+    VoteConflict
+        The assignment already has a different vote (409).
+    StudyNotLive
+        The study is closed or still a draft (403).
+    """
+    public_id = _parse_uuid(assignment_public_id)
+    if public_id is None:
+        raise AssignmentNotFound("no assignment with this id in this session")
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return _record_once(annotator, public_id, choice, response_ms)
+        except (_Changed, IntegrityError):
+            continue  # a concurrent request wrote first; the next pass sees its result
+    raise AssignmentExpired("this assignment changed while voting; fetch the next task")
+
+
+def finish(*, annotator: Annotator) -> dict:
+    """Return {"done", "completion_code", "redirect_url"} once nothing is left for the annotator.
+
+    Raises
+    ------
+    WorkRemaining
+        The annotator still has tasks to do (open or claimable, within the quota).
+    """
+    study = annotator.study
+    study.refresh_from_db()
+    done = annotator.votes.count()
+    if study.is_live:
+        now = timezone.now()
+        assigning.release_expired(study=study, now=now)
+        left = assigning.open_assignments(annotator, now=now).count()
+        quota = study.quota_per_annotator
+        if quota is None or done < quota:
+            left += assigning.claimable_items(annotator).count()
+        if left:
+            raise WorkRemaining(f"{left} tasks are still waiting for this annotator")
+    return {"done": done, "completion_code": study.completion_code, "redirect_url": study.redirect_url}

@@ -1,0 +1,224 @@
+// The annotator's voting page: consent once, then one pair at a time, the next pair preloaded.
+// Vanilla JS, no build step. Prompt text only ever goes through textContent.
+(() => {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("vote-config").textContent);
+  const $ = (id) => document.getElementById(id);
+  const PANELS = ["consent", "task", "done", "message"];
+  const KEYS = { "1": "left", ArrowLeft: "left", "2": "right", ArrowRight: "right", "3": "tie", ArrowDown: "tie" };
+  const storageKey = `qsched-token:${config.slug}:${config.crowd.external_id || "anonymous"}`;
+
+  let token = null;
+  let current = null; // {data, images: {left, right}} on screen
+  let pending = null; // Promise of the preloaded next task: a task, null (none left) or undefined (failed)
+  let shownAt = 0; // performance.now() when both images were decoded and painted
+  let busy = true;
+  let votesGiven = 0; // votes sent from this page: a preloaded task's own count is older
+
+  class ApiError extends Error {
+    constructor(status, data) {
+      super((data && data.detail) || `The server answered ${status}.`);
+      this.status = status;
+    }
+  }
+
+  function setPanel(name) {
+    for (const id of PANELS) $(id).hidden = id !== name;
+    document.body.dataset.state = name;
+  }
+
+  function showMessage(text, retry) {
+    busy = true;
+    $("message-text").textContent = text;
+    const button = $("retry");
+    button.hidden = !retry;
+    button.onclick = retry ? () => { busy = false; setPanel("task"); retry(); } : null;
+    setPanel("message");
+    if (retry) button.focus();
+  }
+
+  function loadStoredToken() {
+    try { return sessionStorage.getItem(storageKey); } catch { return null; }
+  }
+
+  function storeToken(value) {
+    try { sessionStorage.setItem(storageKey, value); } catch { /* private mode: no resume */ }
+  }
+
+  async function api(method, url, body) {
+    const headers = { Accept: "application/json" };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    // Network failures are retried with back-off; every call here is safe to repeat.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await fetch(url, {
+          method, headers, credentials: "omit", cache: "no-store",
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        let data = null;
+        if (response.status !== 204) {
+          try { data = await response.json(); } catch { data = null; }
+        }
+        return { status: response.status, data };
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 400 * 2 ** attempt));
+      }
+    }
+  }
+
+  function updateProgress(done, total) {
+    const bar = $("progress");
+    bar.max = Math.max(total, 1);
+    bar.value = Math.min(done, bar.max);
+    $("progress-text").textContent = `${done} / ${total}`;
+    bar.parentElement.hidden = false;
+  }
+
+  // Fetch a task and decode both images, so that showing it is instant.
+  async function loadTask(excludeId) {
+    const url = config.urls.next + (excludeId ? `?exclude=${encodeURIComponent(excludeId)}` : "");
+    const { status, data } = await api("GET", url);
+    if (status === 204) return null;
+    if (status !== 200) throw new ApiError(status, data);
+    const images = {};
+    for (const side of ["left", "right"]) {
+      const img = new Image();
+      img.alt = side === "left" ? "Left image" : "Right image";
+      img.src = data[side].url;
+      images[side] = img;
+    }
+    await Promise.all([images.left.decode(), images.right.decode()]);
+    return { data, images };
+  }
+
+  function show(task) {
+    current = task;
+    busy = true;
+    document.body.dataset.ready = "false";
+    $("question").textContent = task.data.question || "Which image is better?";
+    $("prompt").textContent = task.data.prompt;
+    $("left-frame").replaceChildren(task.images.left);
+    $("right-frame").replaceChildren(task.images.right);
+    for (const button of document.querySelectorAll(".choice")) button.classList.remove("chosen");
+    votesGiven = Math.max(votesGiven, task.data.done);
+    updateProgress(votesGiven, Math.max(task.data.total, votesGiven + 1));
+    setPanel("task");
+    // Both images are decoded; the second frame callback runs once they have been painted.
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      shownAt = performance.now();
+      busy = false;
+      document.body.dataset.ready = "true";
+    }));
+    // Preloading holds a slot for the next task too (it expires like any other if never shown).
+    pending = loadTask(task.data.assignment).catch(() => undefined);
+  }
+
+  async function showNext() {
+    let next = pending ? await pending : undefined;
+    pending = null;
+    if (next === undefined || next === null) next = await loadTask(); // retry, or check once more
+    if (next === null) return finish();
+    show(next);
+  }
+
+  async function vote(choice) {
+    if (busy || !current || (choice === "tie" && !config.allowTies)) return;
+    busy = true;
+    document.body.dataset.ready = "false";
+    const responseMs = Math.max(0, Math.round(performance.now() - shownAt));
+    const button = document.querySelector(`.choice[data-choice="${choice}"]`);
+    if (button) button.classList.add("chosen");
+    const url = config.urls.vote.replace("ASSIGNMENT", encodeURIComponent(current.data.assignment));
+    try {
+      const { status, data } = await api("POST", url, { choice, response_ms: responseMs });
+      // 410: the task expired and went to someone else; simply move on.
+      if (![200, 201, 410].includes(status)) throw new ApiError(status, data);
+      if (status !== 410) votesGiven += 1;
+      await showNext();
+    } catch (error) {
+      handleError(error, () => vote(choice));
+    }
+  }
+
+  async function finish() {
+    current = null;
+    const { status, data } = await api("GET", config.urls.finish);
+    if (status === 409) return showNext(); // work came back (an expired slot): keep going
+    if (status !== 200) throw new ApiError(status, data);
+    setPanel("done");
+    updateProgress(data.done, data.done);
+    if (data.completion_code) {
+      $("code").textContent = data.completion_code;
+      $("code-line").hidden = false;
+    }
+    if (data.redirect_url && /^https?:\/\//i.test(data.redirect_url)) {
+      const link = $("redirect");
+      link.href = data.redirect_url;
+      $("redirect-line").hidden = false;
+      link.focus();
+      setTimeout(() => window.location.assign(data.redirect_url), 3000);
+    }
+  }
+
+  function handleError(error, retry) {
+    if (error.status === 401) {
+      token = null;
+      try { sessionStorage.removeItem(storageKey); } catch { /* ignore */ }
+      return showMessage("Your session has ended. Reload the page to start again.");
+    }
+    if (error.status === 403) return showMessage("This study is not taking answers at the moment. Thank you!");
+    if (error.status === 409) return showMessage(error.message);
+    showMessage(`Something went wrong: ${error.message}`, retry);
+  }
+
+  async function begin() {
+    try {
+      const first = await loadTask();
+      if (first === null) return await finish();
+      show(first);
+    } catch (error) {
+      handleError(error, begin);
+    }
+  }
+
+  async function join() {
+    const button = $("start");
+    button.disabled = true;
+    try {
+      const { status, data } = await api("POST", config.urls.sessions, config.crowd);
+      if (status !== 201) throw new ApiError(status, data);
+      token = data.token;
+      storeToken(token);
+      await begin();
+    } catch (error) {
+      handleError(error, join);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
+    if (document.body.dataset.state !== "task") return;
+    const choice = KEYS[event.key];
+    if (!choice) return;
+    event.preventDefault();
+    vote(choice);
+  });
+  for (const button of document.querySelectorAll(".choice")) {
+    button.addEventListener("click", () => vote(button.dataset.choice));
+  }
+  $("start").addEventListener("click", join);
+
+  if (!config.live) {
+    showMessage("This study is not open at the moment.");
+  } else if ((token = loadStoredToken())) {
+    begin(); // a reload: consent was already given in this tab
+  } else {
+    setPanel("consent");
+    $("start").focus();
+  }
+})();

@@ -1,0 +1,1 @@
+"""Researcher HTML views, one module per page or action."""

@@ -1,0 +1,33 @@
+"""Create a study from a bundle zip uploaded in the browser."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from studies.bundle import BundleError
+from studies.services import StudyError, create_study_from_zip
+
+from ..forms import STANDARD_CRITERIA, StudyCreateForm
+from ..pages import optional_template
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def study_create(request: HttpRequest) -> HttpResponse:
+    form = StudyCreateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = create_study_from_zip(upload=form.cleaned_data["bundle"], owner=request.user,
+                                          **form.study_options())
+        except BundleError as error:
+            form.add_error("bundle", str(error))
+        except StudyError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Study {study.slug} created ({study.get_status_display().lower()}).")
+            return redirect("dashboard:study_detail", slug=study.slug)
+    criteria_rows = [(form[f"use_{key}"], form[f"question_{key}"]) for key in STANDARD_CRITERIA]
+    context = {"form": form, "criteria_rows": criteria_rows,
+               "power_template": optional_template("results/_power.html")}
+    return render(request, "dashboard/study_create.html", context, status=400 if form.errors else 200)

@@ -1,0 +1,18 @@
+"""The study list: studies the researcher owns or was added to."""
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from studies.access import studies_for_user
+
+from ..progress_display import progress_summary
+
+
+@require_GET
+@login_required
+def study_list(request: HttpRequest) -> HttpResponse:
+    studies = studies_for_user(request.user).select_related("owner")
+    rows = [{"study": study, "progress": progress_summary(study.progress),
+             "is_owner": study.owner_id == request.user.pk} for study in studies]
+    return render(request, "dashboard/study_list.html", {"rows": rows})

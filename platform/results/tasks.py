@@ -1,0 +1,37 @@
+"""Celery tasks of the results app: thin wrappers that load by id and call the service."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from studies.models import Study
+
+from .models import StudyReport
+from .services import ensure_report
+from .services import refresh_report as build
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["refresh_report", "request_report_refresh"]
+
+
+@shared_task(name="results.refresh_report", ignore_result=True)
+def refresh_report(study_id: int) -> str | None:
+    """Rebuild the analysis report of study ``study_id``; returns its status (None if the study is gone)."""
+    study = Study.objects.filter(pk=study_id).first()
+    if study is None:
+        logger.info("refresh_report: study %s is gone", study_id)
+        return None
+    return build(study=study).status
+
+
+def request_report_refresh(study: Study) -> StudyReport:
+    """Queue :func:`refresh_report` for ``study`` once the current transaction commits."""
+    report = ensure_report(study)
+    StudyReport.objects.filter(pk=report.pk).update(requested_at=timezone.now())
+    study_id = study.pk
+    transaction.on_commit(lambda: refresh_report.delay(study_id))
+    return report

@@ -1,0 +1,40 @@
+"""What the researcher API shows of a study."""
+from rest_framework import serializers
+
+from .models import Study
+
+
+class StudyListSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+
+    class Meta:
+        model = Study
+        fields = ["slug", "name", "status", "owner", "bundle_name", "votes_per_pair", "created_at",
+                  "launched_at", "closed_at"]
+        read_only_fields = fields
+
+
+class StudyDetailSerializer(StudyListSerializer):
+    criteria = serializers.SerializerMethodField()
+    systems = serializers.SerializerMethodField()
+    members = serializers.SerializerMethodField()
+
+    class Meta(StudyListSerializer.Meta):
+        fields = StudyListSerializer.Meta.fields + [
+            "allow_ties", "quota_per_annotator", "assignment_timeout_s", "instructions", "consent_text",
+            "completion_code", "redirect_url", "criteria", "systems", "members", "progress", "progress_updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_criteria(self, study):
+        return [{"key": c.key, "question": c.question} for c in study.criteria.all()]
+
+    def get_systems(self, study):
+        return [{"id": s.key, "label": s.label, "metrics": s.metrics} for s in study.systems.all()]
+
+    def get_members(self, study):
+        return sorted(study.members.values_list("username", flat=True))
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Study.Status.choices)

@@ -1,0 +1,330 @@
+"""Writes on studies: create from a bundle (directory or zip), lifecycle, members.
+
+Every function here is a small transaction with keyword-only arguments; callers (views,
+API, management commands) only translate :class:`StudyError` into messages.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .bundle import BundleError, BundleSpec, load_bundle
+from .errors import MembershipError, StudyError, StudyStateError
+from .media import CopiedFiles
+from .models import Comparison, Criterion, Image, Prompt, Study, System, WorkItem, image_upload_path
+from .tasks import request_progress_refresh
+
+__all__ = ["DEFAULT_QUESTIONS", "BundleError", "MembershipError", "StudyError", "StudyStateError",
+           "add_member", "create_study_from_bundle", "create_study_from_zip", "remove_member", "set_status"]
+
+DEFAULT_QUESTIONS = {
+    "overall": "Which image do you prefer overall?",
+    "alignment": "Which image matches the text better?",
+    "quality": "Which image has the higher visual quality (ignoring the text)?",
+}
+
+#: status -> the statuses it may move to.
+TRANSITIONS = {
+    Study.Status.DRAFT: {Study.Status.LIVE, Study.Status.CLOSED},
+    Study.Status.LIVE: {Study.Status.PAUSED, Study.Status.CLOSED},
+    Study.Status.PAUSED: {Study.Status.LIVE, Study.Status.CLOSED},
+    Study.Status.CLOSED: set(),
+}
+
+SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", criteria=None,
+                             votes_per_pair: int = 3, allow_ties: bool = True, quota_per_annotator=None,
+                             assignment_timeout_s: int = 600, instructions: str = "", consent_text: str = "",
+                             completion_code: str = "", redirect_url: str = "", launch: bool = False,
+                             progress: bool = False) -> Study:
+    """Validate a bundle directory and import it as a new study, all or nothing.
+
+    Parameters
+    ----------
+    bundle_dir : Path or str
+        Directory with ``manifest.json`` (contract section 1).
+    slug : str
+        URL name of the new study (1-64 of ``A-Z a-z 0-9 - _``), unique.
+    owner : User
+        The researcher who owns the study.
+    criteria : list of dict or str, optional
+        ``[{"key": "overall", "question": "..."}]``; a bare key (or a dict without a question)
+        takes its question from :data:`DEFAULT_QUESTIONS`. ``None`` means ``["overall"]``.
+    votes_per_pair : int
+        k, votes wanted per (comparison, criterion), 1-100.
+    launch : bool
+        Start the study live instead of as a draft.
+    progress : bool
+        Show tqdm progress bars (command line use).
+
+    Other parameters are stored on :class:`~studies.models.Study` as they are.
+
+    Returns
+    -------
+    Study
+        With systems, prompts, images (files copied under MEDIA_ROOT with opaque names),
+        one comparison per (listed pair, prompt, seed) and one work item per
+        (comparison, criterion).
+
+    Raises
+    ------
+    BundleError
+        The bundle breaks a rule; nothing was written.
+    StudyError
+        A bad option (slug taken, bad k, bad criteria, ...); nothing was written.
+    """
+    options = _clean_options(slug=slug, owner=owner, name=name, votes_per_pair=votes_per_pair,
+                             quota_per_annotator=quota_per_annotator, assignment_timeout_s=assignment_timeout_s,
+                             completion_code=completion_code, redirect_url=redirect_url)
+    criteria = _clean_criteria(criteria)
+    spec = load_bundle(Path(bundle_dir), progress=progress)
+    copied = CopiedFiles()
+    try:
+        with transaction.atomic():
+            study = Study.objects.create(
+                **{**options, "name": options["name"] or spec.name}, allow_ties=bool(allow_ties),
+                instructions=instructions or "", consent_text=consent_text or "",
+                bundle_name=spec.name, manifest=spec.manifest,
+                status=Study.Status.LIVE if launch else Study.Status.DRAFT,
+                launched_at=timezone.now() if launch else None,
+            )
+            _import_spec(study, spec, criteria, copied, progress)
+            request_progress_refresh(study)  # the study page shows 0 of the target at once
+    except IntegrityError as exc:
+        copied.delete()
+        if Study.objects.filter(slug=slug).exists():
+            raise StudyError(f"slug: a study named {slug!r} already exists") from None
+        raise StudyError(f"the bundle could not be stored ({exc})") from exc
+    except BaseException:
+        copied.delete()
+        raise
+    return study
+
+
+def create_study_from_zip(*, upload, slug: str, owner, **options) -> Study:
+    """Import a zipped bundle (uploaded in the browser) as a new study, all or nothing.
+
+    Parameters
+    ----------
+    upload : UploadedFile or binary file object
+        The zip. ``manifest.json`` may be at its root or inside one top folder.
+    slug, owner, **options
+        As for :func:`create_study_from_bundle`.
+
+    Raises
+    ------
+    BundleError
+        Too large (compressed or uncompressed, see ``settings.QSCHED_MAX_BUNDLE_BYTES``),
+        not a zip, unsafe member names or links, or any bundle error.
+    """
+    from .zipbundle import extracted_bundle
+
+    with extracted_bundle(upload) as bundle_dir:
+        return create_study_from_bundle(bundle_dir=bundle_dir, slug=slug, owner=owner, **options)
+
+
+@transaction.atomic
+def set_status(*, study: Study, status: str, by) -> Study:
+    """Move a study through draft -> live <-> paused -> closed.
+
+    Parameters
+    ----------
+    study : Study
+    status : str
+        ``"live"``, ``"paused"``, ``"closed"`` (or ``"draft"``, which nothing moves back to).
+    by : User or None
+        Who asks; must own the study, be a member or a superuser. ``None`` for the
+        command line (no check).
+
+    Raises
+    ------
+    StudyStateError
+        Unknown status or a transition that is not allowed.
+    PermissionDenied
+        ``by`` may not change this study.
+    """
+    if by is not None and not _can_change(study, by):
+        raise PermissionDenied(f"{by} may not change study {study.slug!r}")
+    if status not in Study.Status.values:
+        raise StudyStateError(f"unknown status {status!r}; choose one of {', '.join(Study.Status.values)}")
+    locked = Study.objects.select_for_update().get(pk=study.pk)
+    if status not in TRANSITIONS[Study.Status(locked.status)]:
+        allowed = ", ".join(sorted(TRANSITIONS[Study.Status(locked.status)])) or "nothing (closed is final)"
+        raise StudyStateError(f"study {locked.slug!r} is {locked.status}; it can move to {allowed}, not {status}")
+    locked.status = status
+    fields = ["status"]
+    if status == Study.Status.LIVE and locked.launched_at is None:
+        locked.launched_at = timezone.now()
+        fields.append("launched_at")
+    if status == Study.Status.CLOSED:
+        locked.closed_at = timezone.now()
+        fields.append("closed_at")
+    locked.save(update_fields=fields)
+    for name in fields:
+        setattr(study, name, getattr(locked, name))
+    return study
+
+
+def add_member(*, study: Study, username: str, by):
+    """Give the researcher ``username`` access to ``study``; only the owner (or a superuser) may.
+
+    Returns
+    -------
+    User
+        The added member.
+
+    Raises
+    ------
+    PermissionDenied
+        ``by`` is not the owner.
+    MembershipError (a ValueError)
+        No such user, the owner themself, or already a member.
+    """
+    _check_owner(study, by)
+    user = _user(username)
+    if user.pk == study.owner_id:
+        raise MembershipError(f"{user.username} owns the study already")
+    if study.members.filter(pk=user.pk).exists():
+        raise MembershipError(f"{user.username} is already a member")
+    study.members.add(user)
+    return user
+
+
+def remove_member(*, study: Study, username: str, by):
+    """Take access to ``study`` away from ``username``; only the owner (or a superuser) may.
+
+    Raises
+    ------
+    PermissionDenied
+        ``by`` is not the owner.
+    MembershipError (a ValueError)
+        No such user or not a member.
+    """
+    _check_owner(study, by)
+    user = _user(username)
+    if not study.members.filter(pk=user.pk).exists():
+        raise MembershipError(f"{user.username} is not a member of {study.slug!r}")
+    study.members.remove(user)
+    return user
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def _import_spec(study: Study, spec: BundleSpec, criteria: list[dict], copied: CopiedFiles, progress: bool) -> None:
+    crits = Criterion.objects.bulk_create(
+        [Criterion(study=study, key=c["key"], question=c["question"], position=i) for i, c in enumerate(criteria)])
+    systems = {s.key: s for s in System.objects.bulk_create(
+        [System(study=study, key=s.key, label=s.label, metrics=s.metrics, config=s.config) for s in spec.systems])}
+    prompts = {p.key: p for p in Prompt.objects.bulk_create(
+        [Prompt(study=study, key=p.key, text=p.text) for p in spec.prompts])}
+    images = []
+    for item in copied.iterate(spec.images, progress):
+        image = Image(study=study, system=systems[item.system], prompt=prompts[item.prompt], seed=item.seed,
+                      bundle_path=item.path, sha256=item.sha256, metrics=item.metrics)
+        image.file.name = copied.copy(item.file, image_upload_path(image, item.suffix))
+        images.append(image)
+    Image.objects.bulk_create(images, batch_size=500)
+    image_ids = dict(Image.objects.filter(study=study).values_list("public_id", "id"))
+    by_spec = {(i.system.key, i.prompt.key, i.seed): image_ids[i.public_id] for i in images}
+    Comparison.objects.bulk_create([
+        Comparison(study=study, prompt=prompts[c.prompt], seed=c.seed,
+                   image_a_id=by_spec[(c.image_a.system, c.prompt, c.seed)],
+                   image_b_id=by_spec[(c.image_b.system, c.prompt, c.seed)])
+        for c in spec.comparisons], batch_size=1000)
+    comparison_ids = Comparison.objects.filter(study=study).values_list("id", flat=True)
+    WorkItem.objects.bulk_create(
+        [WorkItem(study=study, comparison_id=cid, criterion=crit) for cid in comparison_ids for crit in crits],
+        batch_size=2000)
+
+
+def _clean_options(*, slug, owner, name, votes_per_pair, quota_per_annotator, assignment_timeout_s,
+                   completion_code, redirect_url) -> dict:
+    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+        raise StudyError(f"slug: {slug!r} must be 1-64 characters of A-Z a-z 0-9 - _")
+    if Study.objects.filter(slug=slug).exists():
+        raise StudyError(f"slug: a study named {slug!r} already exists")
+    if owner is None or not getattr(owner, "pk", None):
+        raise StudyError("owner: a study needs an existing user as owner")
+    name = (name or "").strip()
+    if len(name) > 200:
+        raise StudyError(f"name: at most 200 characters, got {len(name)}")
+    k = _int(votes_per_pair, "votes_per_pair", 1, 100)
+    quota = None if quota_per_annotator in (None, "") else _int(quota_per_annotator, "quota_per_annotator", 1, None)
+    timeout = _int(assignment_timeout_s, "assignment_timeout_s", 10, None)
+    completion_code = (completion_code or "").strip()
+    if len(completion_code) > 64:
+        raise StudyError(f"completion_code: at most 64 characters, got {len(completion_code)}")
+    redirect_url = (redirect_url or "").strip()
+    if redirect_url:
+        try:
+            URLValidator(schemes=["http", "https"])(redirect_url)
+        except ValidationError:
+            raise StudyError(f"redirect_url: {redirect_url!r} is not an http(s) URL") from None
+    return {"slug": slug, "owner": owner, "name": name, "votes_per_pair": k, "quota_per_annotator": quota,
+            "assignment_timeout_s": timeout, "completion_code": completion_code, "redirect_url": redirect_url}
+
+
+def _clean_criteria(criteria) -> list[dict]:
+    if criteria is None:
+        criteria = ["overall"]
+    if isinstance(criteria, str) or not list(criteria):
+        raise StudyError("criteria: give a non-empty list of criteria, e.g. ['overall', 'alignment']")
+    cleaned, seen = [], set()
+    for i, item in enumerate(criteria):
+        if isinstance(item, str):
+            item = {"key": item}
+        if not isinstance(item, dict):
+            raise StudyError(f"criteria[{i}]: must be a key or {{'key': ..., 'question': ...}}, got {item!r}")
+        key = str(item.get("key", "")).strip()
+        if not KEY_PATTERN.match(key):
+            raise StudyError(f"criteria[{i}].key: {key!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
+        if key in seen:
+            raise StudyError(f"criteria[{i}].key: duplicate criterion {key!r}")
+        seen.add(key)
+        question = str(item.get("question") or "").strip() or DEFAULT_QUESTIONS.get(key, "")
+        if not question:
+            raise StudyError(f"criteria[{i}].question: criterion {key!r} has no default question; write one")
+        if len(question) > 300:
+            raise StudyError(f"criteria[{i}].question: at most 300 characters, got {len(question)}")
+        cleaned.append({"key": key, "question": question})
+    return cleaned
+
+
+def _int(value, name: str, low: int, high: int | None) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise StudyError(f"{name}: {value!r} is not an integer") from None
+    if isinstance(value, bool) or number != value and not isinstance(value, str):
+        raise StudyError(f"{name}: {value!r} is not an integer")
+    if number < low or (high is not None and number > high):
+        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise StudyError(f"{name}: must be {limit}, got {number}")
+    return number
+
+
+def _can_change(study: Study, user) -> bool:
+    return bool(getattr(user, "is_superuser", False) or study.owner_id == user.pk
+                or study.members.filter(pk=user.pk).exists())
+
+
+def _check_owner(study: Study, by) -> None:
+    if by is None or not (getattr(by, "is_superuser", False) or study.owner_id == by.pk):
+        raise PermissionDenied(f"only the owner of {study.slug!r} manages its members")
+
+
+def _user(username: str):
+    username = (username or "").strip()
+    try:
+        return get_user_model().objects.get(username=username)
+    except get_user_model().DoesNotExist:
+        raise MembershipError(f"no user named {username!r}") from None

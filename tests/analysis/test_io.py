@@ -1,0 +1,103 @@
+import json
+
+import pandas as pd
+import pytest
+
+from analysis.io import REQUIRED_COLUMNS, VotesError, read_bundle_metrics, read_votes, validate_votes
+from tests.analysis.conftest import votes_from_counts
+
+
+def _small():
+    return votes_from_counts([("x", "y", "left", 3), ("y", "x", "tie", 1), ("x", "y", "right", 2)])
+
+
+def test_it_reads_csv_jsonl_and_parquet_the_same(tmp_path):
+    df = _small()
+    df.to_csv(tmp_path / "v.csv", index=False)
+    df.to_json(tmp_path / "v.jsonl", orient="records", lines=True)
+    df.to_parquet(tmp_path / "v.parquet")
+    frames = [read_votes(tmp_path / f"v.{ext}") for ext in ("csv", "jsonl", "parquet")]
+    for f in frames:
+        assert len(f) == 6
+        assert list(f["winner"].astype(str)) == list(df["winner"])
+        assert f["attention_check"].dtype == bool and not f["attention_check"].any()
+        assert f["seed"].tolist() == list(range(6))
+
+
+def test_it_names_missing_columns(tmp_path):
+    df = _small().drop(columns=["winner", "seed"])
+    df.to_csv(tmp_path / "v.csv", index=False)
+    with pytest.raises(VotesError, match="missing column.*seed.*winner"):
+        read_votes(tmp_path / "v.csv")
+    with pytest.raises(VotesError, match="missing column"):
+        validate_votes(df)
+
+
+def test_it_rejects_unknown_choice_values_with_the_row():
+    df = _small()
+    df.loc[4, "choice"] = "both"
+    with pytest.raises(VotesError, match=r"unknown choice value\(s\) 'both' at row\(s\) 6"):
+        validate_votes(df)
+
+
+def test_it_rejects_empty_input(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(VotesError, match="empty"):
+        read_votes(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text(",".join(REQUIRED_COLUMNS) + "\n")
+    with pytest.raises(VotesError, match="empty input"):
+        read_votes(tmp_path / "header.csv")
+    (tmp_path / "e.jsonl").write_text("\n")
+    with pytest.raises(VotesError, match="empty input"):
+        read_votes(tmp_path / "e.jsonl")
+
+
+def test_it_rejects_a_winner_that_contradicts_the_choice():
+    df = _small()
+    df.loc[0, "winner"] = "y"  # choice left, left is x
+    with pytest.raises(VotesError, match="winner contradicts choice at row\\(s\\) 2"):
+        validate_votes(df)
+
+
+def test_it_rejects_a_system_compared_with_itself():
+    df = _small()
+    df.loc[1, "system_right"] = "x"
+    with pytest.raises(VotesError, match="system_left equals system_right"):
+        validate_votes(df)
+
+
+def test_it_rejects_unparsable_booleans():
+    df = _small()
+    df["attention_check"] = df["attention_check"].astype(object)
+    df.loc[2, "attention_check"] = "maybe"
+    with pytest.raises(VotesError, match="attention_check must be true/false, got 'maybe'"):
+        validate_votes(df)
+
+
+def test_it_reports_bad_json_lines(tmp_path):
+    (tmp_path / "v.jsonl").write_text('{"a": 1}\n{oops\n')
+    with pytest.raises(VotesError, match="line 2"):
+        read_votes(tmp_path / "v.jsonl")
+
+
+def test_it_rejects_an_unknown_file_type(tmp_path):
+    (tmp_path / "v.xlsx").write_text("x")
+    with pytest.raises(VotesError, match="unknown votes file type"):
+        read_votes(tmp_path / "v.xlsx")
+
+
+def test_it_reads_metrics_from_a_bundle(tmp_path):
+    manifest = {"format": "qsched-bundle/1", "name": "b",
+                "systems": [{"id": "x", "metrics": {"jaq": 0.5, "fid": 20}}, {"id": "y"}],
+                "images": [{"system": "x", "prompt": "p1", "seed": 0, "path": "i.png", "metrics": {"jaq": 0.7}}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    systems, images = read_bundle_metrics(tmp_path)
+    assert systems == {"x": {"jaq": 0.5, "fid": 20.0}, "y": {}}
+    assert images == {("x", "p1", 0): {"jaq": 0.7}}
+
+
+def test_validated_frames_keep_categories_without_unused_values():
+    df = _small()
+    df["system_left"] = pd.Categorical(df["system_left"], categories=["x", "y", "unused"])
+    out = validate_votes(df)
+    assert list(out["system_left"].cat.categories) == ["x", "y"]

@@ -1,0 +1,84 @@
+"""The shipped reference text-to-image model: loads offline as a diffusers
+pipeline, draws what the captions say in 4 steps, deterministic under a seed."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from generation.reference import world
+from generation.reference.grid import generate
+from generation.reference.model import DEFAULT_PIPELINE, load_pipeline
+from generation.reference.scorer import load_scorer
+
+N = 20
+
+
+@pytest.fixture(scope="module")
+def pipe(monkeypatch_module):
+    monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
+    from diffusers import DiffusionPipeline
+
+    p = DiffusionPipeline.from_pretrained(DEFAULT_PIPELINE, local_files_only=True)
+    p.set_progress_bar_config(disable=True)
+    return p
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def prompts():
+    scenes = world.sample_scenes(N, seed=2024)
+    return [s.caption for s in scenes]
+
+
+@pytest.fixture(scope="module")
+def samples(pipe, prompts):
+    return generate(pipe, prompts, seed=0, steps=4)
+
+
+def test_the_folder_is_a_standard_diffusers_pipeline_with_a_few_step_scheduler(pipe):
+    index = json.loads((DEFAULT_PIPELINE / "model_index.json").read_text())
+    assert index["_class_name"] == "StableDiffusionPipeline"
+    assert type(pipe).__name__ == "StableDiffusionPipeline"
+    assert type(pipe.scheduler).__name__ in ("LCMScheduler", "TCDScheduler")
+
+
+def test_images_are_not_degenerate(samples):
+    arrs = np.stack([np.asarray(im, dtype=np.float32) for im in samples])
+    assert arrs.shape == (N, 32, 32, 3)
+    assert np.isfinite(arrs).all()
+    assert arrs.std(axis=(1, 2, 3)).min() > 10  # every image has shapes on a background
+    assert np.abs(arrs[0] - arrs[1]).mean() > 5  # different prompts, different pictures
+
+
+def test_the_scorer_ranks_the_matching_caption_first_for_most_samples(samples, prompts):
+    scorer = load_scorer()
+    sim = scorer.similarity(samples, prompts)
+    hits = int((sim.argmax(1) == torch.arange(N)).sum())
+    assert hits >= N // 2 + 1, f"only {hits}/{N} samples were matched to their own caption"
+
+
+def test_same_seed_same_image_and_another_seed_another_image(pipe, prompts, samples):
+    again = generate(pipe, prompts[:2], seed=0, steps=4)
+    other = generate(pipe, prompts[:2], seed=100, steps=4)
+    assert np.array_equal(np.asarray(again[0]), np.asarray(samples[0]))
+    assert np.array_equal(np.asarray(again[1]), np.asarray(samples[1]))
+    assert not np.array_equal(np.asarray(other[0]), np.asarray(samples[0]))
+
+
+def test_tcd_scheduler_also_works(prompts):
+    p = load_pipeline(scheduler="tcd")
+    img = generate(p, prompts[:1], seed=0, steps=4)[0]
+    assert np.asarray(img).std() > 10
+
+
+def test_missing_pipeline_gives_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train_diffusion"):
+        load_pipeline(tmp_path)

@@ -1,0 +1,59 @@
+"""`manage.py load_demo`: researcher account plus a live demo study; running it again changes nothing."""
+import io
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+
+from studies.models import Image, Study, WorkItem
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def load_demo(tmp_path: Path) -> str:
+    out = io.StringIO()
+    call_command("load_demo", bundle_dir=tmp_path / "demo-bundle", credentials_file=tmp_path / "creds.txt",
+                 stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_it_creates_the_researcher_and_a_live_demo_study(tmp_path):
+    output = load_demo(tmp_path)
+    username, password = (tmp_path / "creds.txt").read_text().split()
+    assert username == "researcher" and len(password) >= 12
+    assert f"researcher login: researcher / {password}" in output
+    assert authenticate(username="researcher", password=password) is not None
+    study = Study.objects.get(slug="demo")
+    assert (study.owner.username, study.status) == ("researcher", "live")
+    assert study.systems.count() == 3 and study.prompts.count() == 8
+    assert Image.objects.filter(study=study).count() == 8 * 3 * 2
+    # 3 listed pairs x 8 prompts x 2 seeds comparisons, 2 criteria each
+    assert WorkItem.objects.filter(study=study).count() == 3 * 8 * 2 * 2
+    assert "drawn stand-in" in study.name and study.bundle_name == "demo-drawn-stand-in"
+
+
+@pytest.mark.django_db
+def test_running_it_again_keeps_the_user_the_password_and_the_study(tmp_path):
+    load_demo(tmp_path)
+    first = (Study.objects.get(slug="demo").pk, (tmp_path / "creds.txt").read_text())
+    output = load_demo(tmp_path)
+    assert (Study.objects.get(slug="demo").pk, (tmp_path / "creds.txt").read_text()) == first
+    assert Study.objects.count() == 1 and get_user_model().objects.count() == 1
+    assert Image.objects.count() == 48
+    assert "already exists" in output
+
+
+@pytest.mark.django_db
+def test_a_researcher_whose_password_drifted_gets_the_saved_one_back(tmp_path):
+    load_demo(tmp_path)
+    user = get_user_model().objects.get(username="researcher")
+    user.set_password("something-else")
+    user.save()
+    load_demo(tmp_path)
+    password = (tmp_path / "creds.txt").read_text().split()[1]
+    assert authenticate(username="researcher", password=password) is not None
