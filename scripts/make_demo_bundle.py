@@ -25,6 +25,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from tqdm import tqdm
 
@@ -135,7 +136,10 @@ def _degrade(img: Image.Image, system: str, rng: random.Random) -> Image.Image:
         return img
     bits, noise_sd, cast = (2, 28, (18, -6, -14)) if system == "w4a8" else (4, 10, (0, 0, 0))
     out = ImageOps.posterize(img, bits)
-    noise = Image.effect_noise((SIZE, SIZE), noise_sd).convert("RGB")
+    # Seeded noise (PIL's effect_noise uses the C library's unseeded rand()).
+    noise_rng = np.random.default_rng(rng.getrandbits(64))
+    grey = np.clip(noise_rng.normal(128.0, noise_sd, (SIZE, SIZE)), 0, 255).astype(np.uint8)
+    noise = Image.fromarray(grey).convert("RGB")
     out = Image.blend(out, noise, 0.18 if system == "w4a8" else 0.06)
     r, g, b = out.split()
     r, g, b = (ch.point(lambda v, c=c: max(0, min(255, v + c))) for ch, c in zip((r, g, b), cast))

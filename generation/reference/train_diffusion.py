@@ -35,14 +35,28 @@ def _hp() -> dict:
     return json.loads(TRAIN_CONFIG.read_text())
 
 
-def train_vae(steps: int | None = None, max_minutes: float | None = None, out: Path = VAE_DIR) -> dict:
-    """Stage 1: train the autoencoder, set ``scaling_factor`` to 1/std of the latents, save it."""
+def train_vae(steps: int | None = None, max_minutes: float | None = None, out: Path = VAE_DIR,
+              resume: bool = False) -> dict:
+    """Stage 1: train the autoencoder, set ``scaling_factor`` to 1/std of the latents, save it.
+
+    With ``resume`` it continues from the autoencoder already in ``out``.
+    """
+    from diffusers import AutoencoderKL
+
     cfg = _hp()
     hp, d = cfg["vae"], cfg["data"]
     steps = steps or hp["steps"]
     torch.manual_seed(hp["seed"])
     x_all = to_tensor(load_dataset(d["train_n"], d["train_seed"], "train")[0])
-    vae = build_vae()
+    previous: list = []
+    if resume:
+        vae = AutoencoderKL.from_pretrained(out)
+        vae.register_to_config(scaling_factor=1.0)
+        previous = json.loads((Path(out) / "training.json").read_text()).get("runs", [])
+        previous = previous or [json.loads((Path(out) / "training.json").read_text())]
+    else:
+        vae = build_vae()
+    vae.train()
     opt = torch.optim.AdamW(vae.parameters(), lr=hp["lr"], weight_decay=0.0)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp["lr"], total_steps=steps, pct_start=0.05)
     g = torch.Generator().manual_seed(hp["seed"])
@@ -69,6 +83,9 @@ def train_vae(steps: int | None = None, max_minutes: float | None = None, out: P
     vae.save_pretrained(out)
     summary = {"steps": done, "train_seconds": round(time.time() - t0, 1),
                "latent_std": std, "recon_mse_500": float(F.mse_loss(rec, x_all[:500]))}
+    runs = [{k: v for k, v in r.items() if k != "runs"} for r in previous] + [dict(summary)]
+    summary |= {"total_steps": sum(r["steps"] for r in runs),
+                "total_train_seconds": round(sum(r["train_seconds"] for r in runs), 1), "runs": runs}
     (Path(out) / "training.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -152,11 +169,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=None, help="override configs/train.json")
     p.add_argument("--max-minutes", type=float, default=None, help="stop the stage after this long")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--resume", action="store_true", help="vae: continue from the saved autoencoder")
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     if a.stage == "vae":
-        summary = train_vae(a.steps, a.max_minutes, a.out or VAE_DIR)
+        summary = train_vae(a.steps, a.max_minutes, a.out or VAE_DIR, resume=a.resume)
     else:
         summary = train_unet(a.steps, a.max_minutes, a.out or DEFAULT_PIPELINE)
     print(json.dumps(summary, indent=2))

@@ -61,8 +61,8 @@ def _body(request) -> dict:
 def assignment_payload(request, assignment: Assignment, annotator) -> dict:
     """The JSON an annotator sees for one task: nothing in it names a system."""
     item = assignment.work_item
-    urls = {side: request.build_absolute_uri(image_link_path(assignment.public_id, side))
-            for side in ("left", "right")}
+    # Paths on this host, not absolute URLs: they stay right behind a proxy that rewrites host or scheme.
+    urls = {side: image_link_path(assignment.public_id, side) for side in ("left", "right")}
     return {
         "assignment": str(assignment.public_id),
         "criterion": item.criterion.key,

@@ -2,6 +2,7 @@
 
 Every write happens in a transaction; a refusal (an ``AnnotateError``) writes nothing.
 """
+import math
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -14,7 +15,13 @@ from studies.models import Study, WorkItem
 
 from . import assignment as assigning
 from .errors import (
-    AssignmentExpired, AssignmentNotFound, InvalidInput, QuotaExhausted, StudyNotLive, VoteConflict, WorkRemaining,
+    AssignmentExpired,
+    AssignmentNotFound,
+    InvalidInput,
+    QuotaExhausted,
+    StudyNotLive,
+    VoteConflict,
+    WorkRemaining,
 )
 from .models import Annotator, AnnotatorSession, Assignment, Vote
 from .tokens import hash_token, new_token
@@ -153,11 +160,11 @@ def _check_vote_input(study: Study, choice, response_ms) -> tuple[str, int]:
         raise InvalidInput(f"choice must be one of left, right, tie; got {choice!r}")
     if choice == Vote.Choice.TIE and not study.allow_ties:
         raise InvalidInput(f"study {study.slug!r} does not allow ties; choose left or right")
-    if isinstance(response_ms, bool) or not isinstance(response_ms, (int, float)) or response_ms != response_ms:
+    if isinstance(response_ms, bool) or not isinstance(response_ms, (int, float)) or math.isnan(response_ms):
         raise InvalidInput(f"response_ms must be a number of milliseconds; got {response_ms!r}")
     if not 0 <= response_ms <= MAX_RESPONSE_MS:
         raise InvalidInput(f"response_ms={response_ms} is outside 0..{MAX_RESPONSE_MS}")
-    return choice, int(round(response_ms))
+    return choice, round(response_ms)
 
 
 def _existing_vote(assignment: Assignment, choice: str) -> tuple[Vote, bool]:

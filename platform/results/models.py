@@ -23,5 +23,10 @@ class StudyReport(models.Model):
     building_since = models.DateTimeField(null=True, blank=True, editable=False)
     requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    @property
+    def refresh_pending(self) -> bool:
+        """A refresh was requested after the files were last written."""
+        return bool(self.requested_at and (self.refreshed_at is None or self.requested_at > self.refreshed_at))
+
     def __str__(self) -> str:
         return f"report of {self.study_id} ({self.status})"

@@ -82,7 +82,7 @@ def _swap_in(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool = True) -> StudyReport:
+def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool | None = None) -> StudyReport:
     """Rebuild the report of ``study`` from all its votes so far.
 
     Parameters
@@ -90,8 +90,8 @@ def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool = True)
     study : studies.models.Study
     n_bootstrap : int, optional
         Samples per bootstrap kind (default ``settings.QSCHED_REPORT_BOOTSTRAP`` or 1000).
-    plots : bool
-        Draw the figures.
+    plots : bool, optional
+        Draw the figures (default ``settings.QSCHED_REPORT_PLOTS`` or True).
 
     Returns
     -------
@@ -119,6 +119,8 @@ def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool = True)
         tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex}")
         if n_bootstrap is None:
             n_bootstrap = int(getattr(settings, "QSCHED_REPORT_BOOTSTRAP", 1000))
+        if plots is None:
+            plots = bool(getattr(settings, "QSCHED_REPORT_PLOTS", True))
         try:
             write_report(votes, tmp, plots=plots, metrics=metrics, image_metrics=images, comparisons=comparisons,
                          n_bootstrap=n_bootstrap)

@@ -2,7 +2,20 @@
 from django.contrib import admin
 from django.db import models
 
+from .access import studies_for_user
 from .models import Comparison, Criterion, Image, Prompt, Study, System, WorkItem
+
+
+class ScopedToStudiesMixin:
+    """Staff who are not superusers see only rows of studies they own or were added to."""
+
+    study_lookup = "study__in"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{self.study_lookup: studies_for_user(request.user)})
 
 
 class CriterionInline(admin.TabularInline):
@@ -11,7 +24,8 @@ class CriterionInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(admin.ModelAdmin):
+class StudyAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
+    study_lookup = "pk__in"
     list_display = ["slug", "name", "status", "owner", "votes_per_pair", "created_at"]
     list_filter = ["status"]
     search_fields = ["slug", "name", "owner__username"]
@@ -23,7 +37,7 @@ class StudyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Criterion)
-class CriterionAdmin(admin.ModelAdmin):
+class CriterionAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
     list_display = ["key", "study", "question", "position"]
     list_select_related = ["study"]
     search_fields = ["key", "study__slug"]
@@ -31,7 +45,7 @@ class CriterionAdmin(admin.ModelAdmin):
 
 
 @admin.register(System)
-class SystemAdmin(admin.ModelAdmin):
+class SystemAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
     list_display = ["key", "label", "study"]
     list_select_related = ["study"]
     search_fields = ["key", "label", "study__slug"]
@@ -39,7 +53,7 @@ class SystemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Prompt)
-class PromptAdmin(admin.ModelAdmin):
+class PromptAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
     list_display = ["key", "text", "study"]
     list_select_related = ["study"]
     search_fields = ["key", "text", "study__slug"]
@@ -47,7 +61,7 @@ class PromptAdmin(admin.ModelAdmin):
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
     list_display = ["public_id", "study", "system", "prompt", "seed", "bundle_path"]
     list_select_related = ["study", "system", "prompt"]
     list_filter = ["study"]
@@ -57,7 +71,7 @@ class ImageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comparison)
-class ComparisonAdmin(admin.ModelAdmin):
+class ComparisonAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
     list_display = ["id", "study", "prompt", "seed", "image_a", "image_b"]
     list_select_related = ["study", "prompt", "image_a", "image_b"]
     search_fields = ["study__slug", "prompt__key"]
@@ -65,7 +79,7 @@ class ComparisonAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkItem)
-class WorkItemAdmin(admin.ModelAdmin):
+class WorkItemAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
     list_display = ["id", "study", "comparison", "criterion", "reserved", "votes"]
     list_select_related = ["study", "comparison", "criterion"]
     list_filter = ["study"]

@@ -150,7 +150,8 @@ def _read_manifest(root: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise BundleError("manifest.json", "", f"not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
-        raise BundleError("manifest.json", "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        problem = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        raise BundleError("manifest.json", "", problem) from None
     if not isinstance(manifest, dict):
         raise BundleError("manifest.json", "", f"must be a JSON object, not {_kind(manifest)}")
     fmt = manifest.get("format")
@@ -176,7 +177,8 @@ def _systems(manifest: dict) -> list[SystemSpec]:
             raise BundleError(where, "id", f"duplicate system id {key!r} (also systems[{seen[key]}])")
         seen[key] = i
         systems.append(SystemSpec(key=key, label=_optional_str(entry, where, "label", MAX_LABEL),
-                                  metrics=_optional_metrics(entry, where), config=_optional_dict(entry, where, "config")))
+                                  metrics=_optional_metrics(entry, where),
+                                  config=_optional_dict(entry, where, "config")))
     if len(systems) < 2:
         raise BundleError("manifest", "systems", "a pairwise study needs at least 2 systems")
     return systems

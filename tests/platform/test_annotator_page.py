@@ -51,3 +51,14 @@ def test_a_study_that_is_not_live_says_so_to_the_script(make_live_study, client)
 
 def test_an_unknown_study_is_404(db, client):
     assert client.get("/a/nope/").status_code == 404
+
+
+def test_the_script_never_writes_html_from_data():
+    from pathlib import Path
+
+    import annotate
+
+    script = (Path(annotate.__file__).parent / "static" / "annotate" / "vote.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script
+    assert "textContent = task.data.prompt" in script

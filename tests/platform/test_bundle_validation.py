@@ -48,7 +48,7 @@ def test_it_accepts_jpeg_and_webp(tmp_path):
     root = write_bundle(tmp_path / "b", n_prompts=1)
 
     def to_formats(m):
-        for entry, (fmt, ext) in zip(m["images"], [("JPEG", "jpg"), ("WEBP", "webp")]):
+        for entry, (fmt, ext) in zip(m["images"], [("JPEG", "jpg"), ("WEBP", "webp")], strict=False):
             new = entry["path"].replace(".png", f".{ext}")
             PILImage.new("RGB", (8, 8), (1, 2, 3)).save(root / new, fmt)
             entry["path"] = new

@@ -34,7 +34,7 @@ def database_url() -> str:
     if db["ENGINE"].endswith("sqlite3"):
         name = str(db["NAME"])
         if name == ":memory:" or "mode=memory" in name:
-            pytest.fail("the SQLite test database is in memory; a worker process cannot see it (see settings TEST NAME)")
+            pytest.fail("the SQLite test database is in memory; a worker process cannot see it (settings TEST NAME)")
         return f"sqlite:///{name}"
     if db["ENGINE"].endswith("postgresql"):
         auth = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")

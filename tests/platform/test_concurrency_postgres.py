@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from django.db import connection, connections
 from django.test import Client
+from django.utils import timezone
 
 from annotate import services
 from annotate.models import Assignment, Vote
@@ -47,22 +48,33 @@ def _run_threads(n, work):
     return errors
 
 
+def _join(client, external_id):
+    response = client.post("/api/studies/demo/sessions", {"external_id": external_id},
+                           content_type="application/json")
+    assert response.status_code == 201, response.content
+    return {"HTTP_AUTHORIZATION": f"Bearer {response.json()['token']}"}
+
+
 def test_fifty_annotators_voting_at_once_give_each_item_exactly_k_votes(make_live_study):
     study = make_live_study(n_prompts=8, criteria=("overall", "quality"), k=3)  # 48 items, 144 votes
     accepted = [[] for _ in range(THREADS)]
+    abandoned = []
 
     def annotate(i):
         client = Client()
-        response = client.post("/api/studies/demo/sessions", {"external_id": f"P{i}"},
-                               content_type="application/json")
-        assert response.status_code == 201, response.content
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {response.json()['token']}"}
+        auth = _join(client, f"P{i}")
+        walks_away = i % 10 == 0  # every tenth annotator leaves its first task: it expires and must come back
         while True:
             task = client.get("/api/session/next", **auth)
             if task.status_code == 204:
                 return
             assert task.status_code == 200, task.content
             assignment = task.json()["assignment"]
+            if walks_away:
+                walks_away = False
+                abandoned.append(assignment)
+                Assignment.objects.filter(public_id=assignment).update(expires_at=timezone.now())
+                continue
             choice = ("left", "right", "tie")[(i + len(accepted[i])) % 3]
             vote = client.post(f"/api/assignments/{assignment}/vote", {"choice": choice, "response_ms": 500},
                                content_type="application/json", **auth)
@@ -70,6 +82,18 @@ def test_fifty_annotators_voting_at_once_give_each_item_exactly_k_votes(make_liv
             accepted[i].append(assignment)
 
     assert _run_threads(THREADS, annotate) == []
+    # A slot given back after every other annotator had stopped is taken by latecomers.
+    client, latecomer = Client(), 0
+    while True:
+        auth = _join(client, f"late-{latecomer}")
+        task = client.get("/api/session/next", **auth)
+        if task.status_code == 204:
+            break
+        assert client.post(f"/api/assignments/{task.json()['assignment']}/vote", {"choice": "left", "response_ms": 1},
+                           content_type="application/json", **auth).status_code == 201
+        accepted[0].append(task.json()["assignment"])
+        latecomer += 1
+
     items = WorkItem.objects.filter(study=study)
     assert set(items.values_list("votes", "reserved")) == {(3, 3)}
     assert Counter(Vote.objects.values_list("comparison_id", "criterion_id")) == Counter(
@@ -78,6 +102,7 @@ def test_fifty_annotators_voting_at_once_give_each_item_exactly_k_votes(make_liv
     assert max(Counter(Vote.objects.values_list("annotator_id", "comparison_id", "criterion_id")).values()) == 1
     sent = sorted(a for per_thread in accepted for a in per_thread)
     assert sorted(str(a) for a in Vote.objects.values_list("assignment__public_id", flat=True)) == sent
+    assert Assignment.objects.filter(status=Assignment.Status.EXPIRED).count() == len(abandoned) == 5
     assert not Assignment.objects.filter(status=Assignment.Status.ISSUED).exists()
 
 

@@ -1,17 +1,31 @@
 """`manage.py load_demo`: researcher account plus a live demo study; running it again changes nothing."""
 import io
+import shutil
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
+from dashboard.management.commands import load_demo as load_demo_command
 from studies.models import Image, Study, WorkItem
 
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory) -> Path:
+    return load_demo_command.build_demo_bundle(tmp_path_factory.mktemp("drawn") / "bundle")
+
+
+@pytest.fixture
+def drawn_once(drawn, monkeypatch):
+    """Hand out copies of one drawing (the drawing itself is tested in test_demo_script)."""
+    monkeypatch.setattr(load_demo_command, "build_demo_bundle",
+                        lambda out: shutil.copytree(drawn, out, dirs_exist_ok=True))
 
 
 def load_demo(tmp_path: Path) -> str:
@@ -38,7 +52,7 @@ def test_it_creates_the_researcher_and_a_live_demo_study(tmp_path):
 
 
 @pytest.mark.django_db
-def test_running_it_again_keeps_the_user_the_password_and_the_study(tmp_path):
+def test_running_it_again_keeps_the_user_the_password_and_the_study(tmp_path, drawn_once):
     load_demo(tmp_path)
     first = (Study.objects.get(slug="demo").pk, (tmp_path / "creds.txt").read_text())
     output = load_demo(tmp_path)
@@ -49,7 +63,7 @@ def test_running_it_again_keeps_the_user_the_password_and_the_study(tmp_path):
 
 
 @pytest.mark.django_db
-def test_a_researcher_whose_password_drifted_gets_the_saved_one_back(tmp_path):
+def test_a_researcher_whose_password_drifted_gets_the_saved_one_back(tmp_path, drawn_once):
     load_demo(tmp_path)
     user = get_user_model().objects.get(username="researcher")
     user.set_password("something-else")

@@ -55,6 +55,8 @@ def test_an_annotator_joins_and_votes_by_keyboard(make_live_study, live_server, 
     page.goto(f"{live_server.url}/a/demo/?PROLIFIC_PID=pid-1&STUDY_ID=st-1&SESSION_ID=se-1")
     page.wait_for_selector("#consent:not([hidden])")
     assert "I agree to take part." in page.inner_text("#consent")
+    if SCREENSHOT_DIR:
+        page.screenshot(path=f"{SCREENSHOT_DIR}/vote-consent.png", full_page=True)
     page.keyboard.press("Enter")  # the start button has the focus: consent by keyboard too
     page.wait_for_selector("body[data-ready='true']")
     annotator = Annotator.objects.get()
@@ -73,6 +75,8 @@ def test_an_annotator_joins_and_votes_by_keyboard(make_live_study, live_server, 
     page.wait_for_selector("body[data-ready='true']")
     second = _shown_assignment(page)
     assert second.id != first.id
+    page.keyboard.press("Tab")  # keyboard alone reaches the vote buttons
+    assert page.evaluate("document.activeElement.dataset.choice") == "left"
     if SCREENSHOT_DIR:
         page.set_viewport_size({"width": 390, "height": 844})
         page.screenshot(path=f"{SCREENSHOT_DIR}/vote-phone.png", full_page=True)

@@ -7,8 +7,8 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from studies.export import VOTE_COLUMNS, EXPORT_FORMATS, stream_votes, votes_dataframe, write_votes
 from studies.errors import StudyError
+from studies.export import EXPORT_FORMATS, VOTE_COLUMNS, stream_votes, votes_dataframe, write_votes
 from studies.services import create_study_from_bundle
 
 from .bundles import write_bundle

@@ -25,3 +25,22 @@ def test_the_list_and_change_pages_open(imported_study, admin_client_, model):
 def test_a_non_staff_researcher_cannot_open_the_admin(imported_study, owner, client):
     client.force_login(owner)
     assert client.get("/admin/studies/study/").status_code == 302
+
+
+def test_staff_who_are_not_superusers_see_only_their_studies_rows(imported_study, tmp_path, collaborator, client):
+    from django.contrib.auth.models import Permission
+
+    from studies.services import create_study_from_bundle
+
+    from .bundles import write_bundle
+
+    create_study_from_bundle(bundle_dir=write_bundle(tmp_path / "other", n_prompts=1), slug="their-study",
+                             owner=collaborator)
+    collaborator.is_staff = True
+    collaborator.save()
+    collaborator.user_permissions.set(Permission.objects.filter(codename__in=["view_study", "view_image"]))
+    client.force_login(collaborator)
+    page = client.get("/admin/studies/study/").content.decode()
+    assert "their-study" in page and "demo-study" not in page
+    images = client.get("/admin/studies/image/").content.decode()
+    assert "3 images" in images

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('studies', '0002_study_progress_requested_at'),
+        ('studies', '0001_initial'),
     ]
 
     operations = [

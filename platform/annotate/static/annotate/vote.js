@@ -143,10 +143,13 @@
     }
   }
 
-  async function finish() {
+  async function finish(again = true) {
     current = null;
     const { status, data } = await api("GET", config.urls.finish);
-    if (status === 409) return showNext(); // work came back (an expired slot): keep going
+    if (status === 409 && again) { // work came back (an expired slot): keep going
+      const next = await loadTask();
+      return next === null ? finish(false) : show(next);
+    }
     if (status !== 200) throw new ApiError(status, data);
     setPanel("done");
     updateProgress(data.done, data.done);
