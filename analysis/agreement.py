@@ -102,18 +102,30 @@ def annotator_agreement(item: np.ndarray, outcome: np.ndarray, annotator: np.nda
     """
     n_items, local, _ = _item_counts(item, outcome)
     counts = np.bincount(local[counted] * 3 + outcome[counted], minlength=n_items * 3).reshape(n_items, 3)
-    others = counts[local].copy()
-    others[np.flatnonzero(counted), outcome[counted]] -= 1
-    top = others.max(1)
-    unique_top = (others == top[:, None]).sum(1) == 1
-    evaluable = (top > 0) & unique_top
-    agree = evaluable & (others.argmax(1) == outcome)
-    frame = pd.DataFrame({"annotator": annotator, "n_votes": 1, "n_evaluable": evaluable.astype(np.int64),
-                          "agree": agree.astype(np.int64)})
-    per = frame.groupby("annotator", sort=True).sum()
+    # Decide once per (item, own outcome, own vote counted or not), then look each vote up.
+    evaluable_t = np.zeros((n_items, 3, 2), bool)
+    agree_t = np.zeros((n_items, 3, 2), bool)
+    for own in range(3):
+        for is_counted in (0, 1):
+            others = counts.copy()
+            if is_counted:
+                others[:, own] -= 1
+            top = others.max(1)
+            ok = (top > 0) & ((others == top[:, None]).sum(1) == 1)
+            evaluable_t[:, own, is_counted] = ok
+            agree_t[:, own, is_counted] = ok & (others.argmax(1) == own)
+    idx = (local * 3 + outcome) * 2 + counted.astype(np.int64)
+    evaluable = evaluable_t.reshape(-1)[idx]
+    agree = agree_t.reshape(-1)[idx]
+    size = int(annotator.max()) + 1 if len(annotator) else 0
+    n_votes = np.bincount(annotator, minlength=size)
+    n_eval = np.bincount(annotator, weights=evaluable, minlength=size)
+    n_agree = np.bincount(annotator, weights=agree, minlength=size)
+    present = np.flatnonzero(n_votes)
     with np.errstate(invalid="ignore", divide="ignore"):
-        per["agreement_with_majority"] = np.where(per["n_evaluable"] > 0, per["agree"] / per["n_evaluable"], np.nan)
-    return per.drop(columns="agree")
+        rate = np.where(n_eval[present] > 0, n_agree[present] / n_eval[present], np.nan)
+    return pd.DataFrame({"n_votes": n_votes[present], "n_evaluable": n_eval[present].astype(np.int64),
+                         "agreement_with_majority": rate}, index=pd.Index(present, name="annotator"))
 
 
 def position_bias(choice: np.ndarray) -> dict:

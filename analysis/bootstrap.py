@@ -78,7 +78,14 @@ def cluster_bootstrap(cluster_counts: np.ndarray, n_samples: int, rng: np.random
 def percentile_interval(samples: np.ndarray, level: float = 0.95, axis: int = 0):
     """Percentile interval of bootstrap ``samples`` along ``axis``; NaNs ignored."""
     tail = (1.0 - level) / 2.0 * 100.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
-        lo, hi = np.nanpercentile(samples, [tail, 100.0 - tail], axis=axis)
+    samples = np.moveaxis(np.asarray(samples, dtype=float), axis, 0)
+    finite = np.isfinite(samples).all(axis=0)
+    lo = np.full(samples.shape[1:], np.nan)
+    hi = np.full(samples.shape[1:], np.nan)
+    if finite.any():  # the vectorised path; nanpercentile goes column by column
+        lo[finite], hi[finite] = np.percentile(samples[:, finite], [tail, 100.0 - tail], axis=0)
+    if (~finite).any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
+            lo[~finite], hi[~finite] = np.nanpercentile(samples[:, ~finite], [tail, 100.0 - tail], axis=0)
     return lo, hi

@@ -8,7 +8,7 @@ from . import agreement as agr
 from .bootstrap import KINDS, cluster_bootstrap, percentile_interval, vote_bootstrap
 from .bradley_terry import comparison_components, fit_bradley_terry, fit_davidson, mle_exists, to_elo, wins_matrix
 from .correlation import comparison_correlation, system_correlation
-from .encode import TIE, EncodedVotes, cluster_pair_counts, pair_counts
+from .encode import TIE, EncodedVotes, cluster_pair_counts, dense_codes, n_distinct, pair_counts
 from .equivalence import analytic_se, equivalence_test
 from .ranking import rank_systems
 from .winrates import win_rate, win_rate_table
@@ -49,8 +49,8 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
     seen = np.zeros(k, bool)
     seen[pairs.ravel()] = True
     out: dict = {"systems": systems, "n_votes": int(counted.sum()),
-                 "n_annotators": int(len(np.unique(ev.annotator[counted]))),
-                 "n_prompts": int(len(np.unique(ev.prompt[counted])))}
+                 "n_annotators": n_distinct(ev.annotator[counted], len(ev.annotators)),
+                 "n_prompts": n_distinct(ev.prompt[counted], len(ev.prompts))}
     if counted.sum() == 0:
         notes.append("no counted votes for this criterion (all are attention checks or from excluded annotators)")
     never = [systems[i] for i in range(k) if not seen[i]]
@@ -71,8 +71,8 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
             else:
                 codes = ev.annotator if kind == "annotator" else ev.prompt
                 n_clusters = len(ev.annotators) if kind == "annotator" else len(ev.prompts)
-                used, cl = np.unique(codes[counted], return_inverse=True)
-                cc = cluster_pair_counts(cl, len(used), a, b, outcome, k, pairs)
+                cl, n_used = dense_codes(codes[counted], n_clusters)
+                cc = cluster_pair_counts(cl, n_used, a, b, outcome, k, pairs)
                 boot[kind] = cluster_bootstrap(cc, n_bootstrap, rng)
     # 2. Bradley-Terry
     rank = rank_systems(pc, pairs, k, boot, prior=prior) if len(pairs) else None
@@ -94,10 +94,13 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
     out["tie_rate"] = _num(float((outcome == TIE).mean())) if len(outcome) else None
     regular = in_crit & ~ev.attention_check
     per = agr.annotator_agreement(item[regular], ev.outcome[regular], ev.annotator[regular], counted[regular])
-    left = pd.Series((ev.choice[regular] == 0).astype(float)).groupby(ev.annotator[regular]).mean()
-    per["left_rate"] = left
-    excl = pd.Series(ev.annotator_excluded[regular]).groupby(ev.annotator[regular]).any()
-    per["excluded"] = excl
+    annot = ev.annotator[regular]
+    size = len(ev.annotators)
+    n_left = np.bincount(annot, weights=ev.choice[regular] == 0, minlength=size)[per.index]
+    n_right = np.bincount(annot, weights=ev.choice[regular] == 1, minlength=size)[per.index]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per["left_rate"] = np.where(n_left + n_right > 0, n_left / (n_left + n_right), np.nan)  # decisive votes
+    per["excluded"] = np.bincount(annot, weights=ev.annotator_excluded[regular], minlength=size)[per.index] > 0
     per.index = [ev.annotators[i] for i in per.index]
     out["annotators"] = per
     vals = per["agreement_with_majority"].dropna()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["EncodedVotes", "encode_votes", "item_ids", "pair_counts", "cluster_pair_counts"]
+__all__ = ["EncodedVotes", "encode_votes", "item_ids", "n_distinct", "dense_codes", "pair_counts", "cluster_pair_counts"]
 
 A_WINS, B_WINS, TIE = 0, 1, 2
 
@@ -112,12 +112,27 @@ def _optional_bool(votes: pd.DataFrame, column: str) -> np.ndarray | None:
     return out
 
 
+def n_distinct(codes: np.ndarray, size: int) -> int:
+    """Number of distinct values among non-negative integer ``codes`` below ``size`` (no sort)."""
+    return int(np.count_nonzero(np.bincount(codes, minlength=size))) if len(codes) else 0
+
+
+def dense_codes(codes: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Renumber integer ``codes`` (< ``size``) to 0..m-1 in order, without sorting; returns (codes, m)."""
+    present = np.bincount(codes, minlength=size) > 0
+    lookup = np.cumsum(present) - 1
+    return lookup[codes], int(present.sum())
+
+
 def item_ids(ev: EncodedVotes) -> np.ndarray:
     """Item of each vote: (criterion, prompt, seed, unordered system pair), as dense ints."""
     seed_code, seeds = pd.factorize(ev.seed)
     k = np.int64(max(ev.n_systems, 1))
     key = ((ev.criterion.astype(np.int64) * max(len(ev.prompts), 1) + ev.prompt) * max(len(seeds), 1)
            + seed_code) * k * k + ev.a.astype(np.int64) * k + ev.b
+    top = int(key.max()) + 1 if len(key) else 0
+    if top <= max(8 * len(key), 1 << 20):
+        return dense_codes(key, top)[0].astype(np.int64)  # small key space: no hashing needed
     return pd.factorize(key)[0].astype(np.int64)
 
 

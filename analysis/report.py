@@ -12,7 +12,7 @@ import pandas as pd
 from .agreement import attention_checks
 from .bootstrap import KINDS
 from .criterion import analyse_criterion
-from .encode import encode_votes, item_ids
+from .encode import encode_votes, item_ids, n_distinct
 from .io import validate_votes
 
 __all__ = ["FORMAT", "build_summary", "write_report", "write_tables"]
@@ -82,8 +82,8 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
         "format": FORMAT,
         "n_votes": int(len(votes)),
         "n_votes_counted": int(counted.sum()),
-        "n_annotators": int(len(np.unique(ev.annotator))),
-        "n_annotators_counted": int(len(np.unique(ev.annotator[counted]))),
+        "n_annotators": n_distinct(ev.annotator, len(ev.annotators)),
+        "n_annotators_counted": n_distinct(ev.annotator[counted], len(ev.annotators)),
         "studies": sorted(map(str, votes["study"].cat.categories)),
         "systems": list(ev.systems),
         "criteria": list(ev.criteria),

@@ -182,6 +182,8 @@ def cmd_calibrate(args) -> int:
     from generation.systems import build_pipeline
 
     prompts = _prompts(args)
+    if not prompts:
+        raise ValueError("the calibration prompt list is empty; give at least one prompt")
     call = _call_settings(args)
     out = ensure_writable_dir(args.out)
     if len(args.bounds) != 2:

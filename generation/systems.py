@@ -47,6 +47,10 @@ def parse_system(spec: str, qsched: dict | None = None, include_conv: bool = Fal
     if suffix == "qsched":
         if not qsched:
             raise ValueError(f"system {spec!r} needs Q-Sched coefficients (--qsched-config DIR or --c-x/--c-theta)")
+        from generation.schedules import normalize_spec
+
+        for key in ("c_x", "c_theta"):
+            normalize_spec(key, _coefficients(list(qsched[key])))  # fail now, not on a worker hours later
         recipe["qsched"] = {"c_x": list(qsched["c_x"]), "c_theta": list(qsched["c_theta"])}
         recipe["label"] = f"{base.upper()} + Q-Sched"
     else:

@@ -17,7 +17,8 @@ class StudyCreateForm(forms.Form):
 
     bundle = forms.FileField(help_text="A .zip of a bundle directory: manifest.json plus the images it names.")
     slug = forms.SlugField(max_length=64, help_text="Short id used in links, e.g. sdxl-turbo-w4a8.")
-    name = forms.CharField(max_length=200, required=False, help_text="Shown to researchers; defaults to the bundle name.")
+    name = forms.CharField(max_length=200, required=False,
+                           help_text="Shown to researchers; defaults to the bundle name.")
     use_overall = forms.BooleanField(required=False, initial=True, label="Overall preference")
     question_overall = forms.CharField(max_length=300, required=False)
     use_alignment = forms.BooleanField(required=False, label="Prompt alignment")
@@ -25,11 +26,14 @@ class StudyCreateForm(forms.Form):
     use_quality = forms.BooleanField(required=False, label="Image quality")
     question_quality = forms.CharField(max_length=300, required=False)
     custom_criteria = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "realism: Which image looks more like a photograph?"}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "realism: Which image looks more like a photograph?"}),
         help_text="Optional extra criteria, one per line as key: question.",
     )
-    votes_per_pair = forms.IntegerField(min_value=1, max_value=100, initial=3, label="Votes per pair (k)",
-                                        help_text="Each (comparison, criterion) gets k votes from k different annotators.")
+    votes_per_pair = forms.IntegerField(
+        min_value=1, max_value=100, initial=3, label="Votes per pair (k)",
+        help_text="Each (comparison, criterion) gets k votes from k different annotators.",
+    )
     allow_ties = forms.BooleanField(required=False, initial=True, label="Allow ties")
     quota_per_annotator = forms.IntegerField(min_value=1, required=False, label="Quota per annotator",
                                              help_text="Most votes one annotator may give; empty means no limit.")
@@ -38,7 +42,8 @@ class StudyCreateForm(forms.Form):
     instructions = forms.CharField(required=False, widget=TEXTAREA)
     consent_text = forms.CharField(required=False, widget=TEXTAREA)
     completion_code = forms.CharField(max_length=64, required=False, help_text="Shown at the end, e.g. for Prolific.")
-    redirect_url = forms.URLField(required=False, assume_scheme="https", label="Redirect URL", help_text="Where annotators go when done.")
+    redirect_url = forms.URLField(required=False, assume_scheme="https", label="Redirect URL",
+                                  help_text="Where annotators go when done.")
     launch = forms.BooleanField(required=False, label="Launch right away",
                                 help_text="Otherwise the study stays a draft until you launch it.")
 

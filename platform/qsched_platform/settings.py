@@ -77,8 +77,6 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several writers (web server, Celery worker) share one file: wait for locks.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    # WAL lets readers and one writer work at once; NORMAL sync is safe with WAL and much faster.
-    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     # Take the write lock when a transaction starts, so read-then-write transactions
     # (claiming an assignment, recording a vote) wait for each other instead of failing.
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"

@@ -11,8 +11,8 @@ from tqdm import tqdm
 class CopiedFiles:
     """Files written to ``storage`` during one import; :meth:`delete` removes them all again.
 
-    The import copies images inside its database transaction and calls :meth:`delete` when
-    that transaction fails, so a refused import leaves media storage as it was.
+    The import copies the images just before its database transaction and calls :meth:`delete`
+    when copying or the transaction fails, so a refused import leaves media storage as it was.
     """
 
     def __init__(self, storage=None):

@@ -89,6 +89,8 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
     spec = load_bundle(Path(bundle_dir), progress=progress)
     copied = CopiedFiles()
     try:
+        # Files first, outside the transaction, so the database is locked only for the inserts.
+        stored = _copy_images(slug, spec, copied, progress)
         with transaction.atomic():
             study = Study.objects.create(
                 **{**options, "name": options["name"] or spec.name}, allow_ties=bool(allow_ties),
@@ -97,7 +99,7 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
                 status=Study.Status.LIVE if launch else Study.Status.DRAFT,
                 launched_at=timezone.now() if launch else None,
             )
-            _import_spec(study, spec, criteria, copied, progress)
+            _import_spec(study, spec, criteria, stored)
             request_progress_refresh(study)  # the study page shows 0 of the target at once
     except IntegrityError as exc:
         copied.delete()
@@ -219,7 +221,17 @@ def remove_member(*, study: Study, username: str, by):
 
 # -- helpers ----------------------------------------------------------------------------------
 
-def _import_spec(study: Study, spec: BundleSpec, criteria: list[dict], copied: CopiedFiles, progress: bool) -> None:
+def _copy_images(slug: str, spec: BundleSpec, copied: CopiedFiles, progress: bool) -> list[tuple]:
+    """Copy every image to its opaque storage name; return (public_id, stored name) per spec.images entry."""
+    placeholder = Study(slug=slug)
+    stored = []
+    for item in copied.iterate(spec.images, progress):
+        image = Image(study=placeholder)  # draws a fresh public_id
+        stored.append((image.public_id, copied.copy(item.file, image_upload_path(image, item.suffix))))
+    return stored
+
+
+def _import_spec(study: Study, spec: BundleSpec, criteria: list[dict], stored: list[tuple]) -> None:
     crits = Criterion.objects.bulk_create(
         [Criterion(study=study, key=c["key"], question=c["question"], position=i) for i, c in enumerate(criteria)])
     systems = {s.key: s for s in System.objects.bulk_create(
@@ -227,10 +239,10 @@ def _import_spec(study: Study, spec: BundleSpec, criteria: list[dict], copied: C
     prompts = {p.key: p for p in Prompt.objects.bulk_create(
         [Prompt(study=study, key=p.key, text=p.text) for p in spec.prompts])}
     images = []
-    for item in copied.iterate(spec.images, progress):
+    for item, (public_id, name) in zip(spec.images, stored, strict=True):
         image = Image(study=study, system=systems[item.system], prompt=prompts[item.prompt], seed=item.seed,
-                      bundle_path=item.path, sha256=item.sha256, metrics=item.metrics)
-        image.file.name = copied.copy(item.file, image_upload_path(image, item.suffix))
+                      public_id=public_id, bundle_path=item.path, sha256=item.sha256, metrics=item.metrics)
+        image.file.name = name
         images.append(image)
     Image.objects.bulk_create(images, batch_size=500)
     image_ids = dict(Image.objects.filter(study=study).values_list("public_id", "id"))

@@ -112,12 +112,12 @@ def test_quantize_report_command_prints_the_size_table(saved_pipeline, tmp_path,
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["bundle", "--preset", "nope", "--prompt", "x", "--out", "{tmp}"], "unknown preset 'nope'"),
+    (["bundle", "--preset", "nope", "--prompt", "x", "--systems", "fp32", "--out", "{tmp}"], "unknown preset 'nope'"),
     (["bundle", "--pipeline", "{tmp}", "--prompt", "x", "--systems", "w5a5", "--out", "{tmp}", *TINY],
      "unknown precision 'w5a5'"),
     (["bundle", "--pipeline", "{tmp}", "--prompt", "x", "--systems", "w4a8-qsched", "--out", "{tmp}", *TINY],
      "needs Q-Sched coefficients"),
-    (["bundle", "--pipeline", "{tmp}", "--prompts", "{tmp}/missing.txt", "--out", "{tmp}", *TINY],
+    (["bundle", "--pipeline", "{tmp}", "--prompts", "{tmp}/missing.txt", "--systems", "fp32", "--out", "{tmp}", *TINY],
      "prompt file .* does not exist"),
     (["bundle", "--pipeline", "{tmp}", "--prompt", "x", "--systems", "fp32", "--c-x", "3,1", "--out", "{tmp}/o",
       *TINY, "--systems", "w4a8-qsched"], r"c_x\[0\] \(start\) = 3.0 is outside"),
@@ -126,7 +126,8 @@ def test_quantize_report_command_prints_the_size_table(saved_pipeline, tmp_path,
 ])
 def test_bad_command_input_gives_one_clear_error_line(tmp_path, capsys, argv, message):
     (tmp_path / "empty.txt").write_text("\n")
-    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--jaq-factory", "tests.generation.test_cli:stub_jaq"]
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ")
     assert __import__("re").search(message, err)

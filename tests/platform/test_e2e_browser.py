@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from annotate.image_links import read_image_link
 from annotate.models import Annotator, Assignment, Vote
@@ -17,7 +18,7 @@ SCREENSHOT_DIR = os.environ.get("QSCHED_SCREENSHOT_DIR")
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def _wait_for(predicate, what, timeout_s=15.0):
+def _wait_for(predicate, what, timeout_s=30.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()
@@ -46,6 +47,9 @@ def browser(monkeypatch):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # ORM calls made while Playwright runs may hold their own connection: close it, or
+        # PostgreSQL refuses to drop the test database at the end.
+        connections.close_all()
 
 
 def test_an_annotator_joins_and_votes_by_keyboard(make_live_study, live_server, browser):
@@ -70,11 +74,16 @@ def test_an_annotator_joins_and_votes_by_keyboard(make_live_study, live_server, 
     page.keyboard.press("1")  # left
     vote = _wait_for(lambda: Vote.objects.filter(assignment=first).first(), "the first vote")
     assert (vote.choice, vote.winner_id) == ("left", first.left_image.system_id)
-    assert vote.system_left_id == first.left_image.system_id and vote.response_ms < 60_000
+    assert vote.system_left_id == first.left_image.system_id
 
     page.wait_for_selector("body[data-ready='true']")
+    shown_before_reload = _shown_assignment(page)
+    page.reload()  # a reload resumes: no second consent, same annotator, the task that was on screen
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.is_hidden("#consent")
     second = _shown_assignment(page)
-    assert second.id != first.id
+    assert second.id == shown_before_reload.id != first.id and second.annotator_id == annotator.id
+    assert Annotator.objects.count() == 1
     page.keyboard.press("Tab")  # keyboard alone reaches the vote buttons
     assert page.evaluate("document.activeElement.dataset.choice") == "left"
     if SCREENSHOT_DIR:

@@ -128,3 +128,21 @@ def test_it_works_inside_an_outer_transaction(tmp_path, owner):
 
 def test_default_questions_cover_the_three_usual_criteria():
     assert set(services.DEFAULT_QUESTIONS) == {"overall", "alignment", "quality"}
+
+
+def test_a_failure_while_copying_removes_the_files_already_copied(tmp_path, owner, settings, monkeypatch):
+    from django.core.files.storage import default_storage
+
+    real_save, calls = default_storage.save, []
+
+    def failing_save(name, content, **kwargs):
+        calls.append(name)
+        if len(calls) == 5:
+            raise OSError("no space left on device")
+        return real_save(name, content, **kwargs)
+
+    monkeypatch.setattr(default_storage, "save", failing_save)
+    with pytest.raises(OSError, match="no space left"):
+        create_study_from_bundle(bundle_dir=write_bundle(tmp_path / "b"), slug="s1", owner=owner)
+    assert len(calls) == 5
+    assert row_counts() == dict.fromkeys(row_counts(), 0) and media_files(settings) == []

@@ -15,8 +15,9 @@ from ..pages import optional_template
 @require_http_methods(["GET", "POST"])
 @login_required
 def study_create(request: HttpRequest) -> HttpResponse:
-    form = StudyCreateForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    """Show the create form; on POST import the uploaded zip (all or nothing) and go to the study page."""
+    form = StudyCreateForm(request.POST, request.FILES) if request.method == "POST" else StudyCreateForm()
+    if form.is_bound and form.is_valid():
         try:
             study = create_study_from_zip(upload=form.cleaned_data["bundle"], owner=request.user,
                                           **form.study_options())

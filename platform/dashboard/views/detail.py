@@ -16,6 +16,7 @@ PROMPTS_SHOWN = 12
 @require_GET
 @login_required
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The study page; 404 unless the researcher owns the study or is a member."""
     study = get_study_for_user(request.user, slug)
     context = {
         "study": study,

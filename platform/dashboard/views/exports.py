@@ -12,6 +12,7 @@ from studies.export import EXPORT_FORMATS, write_votes
 @require_GET
 @login_required
 def study_export(request: HttpRequest, slug: str) -> HttpResponse:
+    """Download the votes as ``?format=csv|jsonl|parquet`` (contract section 2 columns)."""
     study = get_study_for_user(request.user, slug)
     fmt = request.GET.get("format", "csv")
     if fmt not in EXPORT_FORMATS:

@@ -14,6 +14,7 @@ from ..forms import StatusForm
 @require_POST
 @login_required
 def study_status(request: HttpRequest, slug: str) -> HttpResponse:
+    """Move the study to the POSTed status (launch, pause, resume, close) and go back to its page."""
     study = get_study_for_user(request.user, slug)
     form = StatusForm(request.POST)
     if not form.is_valid():

@@ -12,6 +12,7 @@ from ..progress_display import progress_summary
 @require_GET
 @login_required
 def study_list(request: HttpRequest) -> HttpResponse:
+    """The studies the researcher owns or is a member of, newest first."""
     studies = studies_for_user(request.user).select_related("owner")
     rows = [{"study": study, "progress": progress_summary(study.progress),
              "is_owner": study.owner_id == request.user.pk} for study in studies]

@@ -15,6 +15,7 @@ from ..forms import MemberForm
 @require_POST
 @login_required
 def study_members(request: HttpRequest, slug: str) -> HttpResponse:
+    """Add or remove a member (owner only; the service refuses others) and go back to the study page."""
     study = get_study_for_user(request.user, slug)
     form = MemberForm(request.POST)
     if not form.is_valid():

@@ -192,6 +192,7 @@
     button.disabled = true;
     try {
       const { status, data } = await api("POST", config.urls.sessions, config.crowd);
+      if (status === 409) return showMessage("You have already answered all the tasks this study allows. Thank you!");
       if (status !== 201) throw new ApiError(status, data);
       token = data.token;
       storeToken(token);

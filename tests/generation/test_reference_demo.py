@@ -1,0 +1,47 @@
+"""The demo bundle is built from the reference model with the real generation module."""
+
+import json
+
+import pytest
+
+from generation.reference.demo import build_demo_bundle, demo_prompts, load_qsched_coefficients
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "bundle"
+    return build_demo_bundle(out, n_prompts=2, seeds=[0], progress=False)
+
+
+def test_it_writes_a_valid_contract_bundle_with_the_three_systems(bundle):
+    from generation.manifest import validate_bundle
+
+    manifest = validate_bundle(bundle)
+    assert manifest["format"] == "qsched-bundle/1"
+    assert [s["id"] for s in manifest["systems"]] == ["fp32", "w4a8", "w4a8-qsched"]
+    assert len(manifest["images"]) == 3 * 2
+    for s in manifest["systems"]:
+        assert "jaq" in s["metrics"] and "fid" in s["metrics"]
+
+
+def test_the_qsched_system_records_its_shipped_coefficients(bundle):
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    config = {s["id"]: s["config"] for s in manifest["systems"]}["w4a8-qsched"]
+    shipped = load_qsched_coefficients()
+    assert config["c_x"] == shipped["c_x"] and config["c_theta"] == shipped["c_theta"]
+
+
+def test_prompts_mix_seen_and_held_out_combinations():
+    from generation.reference import world
+
+    prompts = demo_prompts(6)
+    held = {s.caption for s in world.distinct_scenes(200, seed=32, split="heldout")}
+    assert len(set(prompts)) == 6
+    assert sum(p in held for p in prompts) == 3
+
+
+def test_bad_arguments_are_refused_by_name(tmp_path):
+    with pytest.raises(ValueError, match="n_prompts"):
+        demo_prompts(0)
+    with pytest.raises(ValueError, match="upscale"):
+        build_demo_bundle(tmp_path / "b", n_prompts=1, upscale=0, progress=False)
