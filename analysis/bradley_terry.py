@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
+
+from .numeric import expit
 
 __all__ = [
     "ELO_BASE", "ELO_SCALE", "BTFit", "to_elo", "wins_matrix", "fit_bradley_terry",

@@ -8,11 +8,10 @@
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
+from .numeric import kendall_tau_b, pearson, spearman
 from .winrates import sign_test_p, wilson_interval
 
 __all__ = ["LOWER_IS_BETTER", "system_correlation", "comparison_correlation"]
@@ -50,13 +49,9 @@ def system_correlation(scores: dict[str, float], metrics: dict[str, dict[str, fl
         elif np.ptp(x) == 0 or np.ptp(y) == 0:
             row["note"] = f"{'scores' if np.ptp(x) == 0 else name} are all equal: correlation is undefined"
         else:
-            from scipy import stats
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                row["spearman"] = float(stats.spearmanr(x, y).statistic)
-                row["kendall"] = float(stats.kendalltau(x, y).statistic)
-                row["pearson"] = float(stats.pearsonr(x, y).statistic)
+            row["spearman"] = spearman(x, y)
+            row["kendall"] = kendall_tau_b(x, y)
+            row["pearson"] = pearson(x, y)
         out.append(row)
     return out
 

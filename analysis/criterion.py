@@ -10,6 +10,7 @@ from .bradley_terry import comparison_components, fit_bradley_terry, fit_davidso
 from .correlation import comparison_correlation, system_correlation
 from .encode import TIE, EncodedVotes, cluster_pair_counts, dense_codes, n_distinct, pair_counts
 from .equivalence import analytic_se, equivalence_test
+from .numeric import spearman
 from .ranking import rank_systems
 from .winrates import win_rate, win_rate_table
 
@@ -277,7 +278,5 @@ def _exclusion_effect(ev, in_crit, include_excluded, k, scores):
         y = s[common]
         x, y = x - x.mean(), y - y.mean()
         res["max_abs_score_change"] = _num(np.abs(x - y).max())
-        from scipy import stats
-
-        res["rank_spearman"] = _num(stats.spearmanr(x, y).statistic) if len(common) > 2 and np.ptp(x) and np.ptp(y) else None
+        res["rank_spearman"] = _num(spearman(x, y)) if len(common) > 2 and np.ptp(x) and np.ptp(y) else None
     return res

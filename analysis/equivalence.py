@@ -12,7 +12,7 @@ cluster-bootstrap win rates (votes clustered by annotator or prompt).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from .numeric import ndtr, ndtri
 
 __all__ = ["analytic_se", "non_inferiority_p", "equivalence_test"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from scipy.special import ndtr, ndtri
+from .numeric import ndtr, ndtri
 
 __all__ = ["TESTS", "votes_needed", "power_of"]
 

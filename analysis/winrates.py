@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import bdtr, ndtri
+from .numeric import ndtri, sign_test_two_sided
 
 __all__ = ["win_rate", "wilson_interval", "sign_test_p", "win_rate_table"]
 
@@ -41,11 +41,8 @@ def sign_test_p(wins, losses):
     decisive votes.
     """
     wins, losses = np.asarray(wins, dtype=np.int64), np.asarray(losses, dtype=np.int64)
-    n = wins + losses
-    small = np.minimum(wins, losses)
-    p = 2.0 * bdtr(small, n, 0.5)
-    p = np.where(wins == losses, 1.0, p)
-    return np.minimum(np.where(n > 0, p, 1.0), 1.0)
+    p = sign_test_two_sided(wins, losses)
+    return p.reshape(np.broadcast(wins, losses).shape) if p.size > 1 or np.ndim(wins) else float(p[0])
 
 
 def win_rate_table(counts: np.ndarray) -> dict:

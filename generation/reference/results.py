@@ -113,7 +113,7 @@ def _row(name, m, nbytes):
 
 
 def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CACHE_DIR / "results",
-        strategy: str = "coarse-to-fine", include_conv_rows: bool = True) -> dict:
+        strategy: str = "coarse-to-fine", include_conv_rows: bool = True, save_qsched: bool = True) -> dict:
     """Measure every system; returns the results dict (also written to ``out``)."""
     from generation.calibrate import calibrate
     from generation.fid import feature_statistics
@@ -160,6 +160,14 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CA
             "calibration_jaq_range": [min(jaqs), max(jaqs)],
             "calibration_jaq_at_identity": next((pt["jaq"] for pt in cal.points
                                                  if pt["c_x"] == 1.0 and pt["c_theta"] == 1.0), None)}
+        if sid == "w4a8" and save_qsched:
+            from .demo import QSCHED_PATH
+
+            QSCHED_PATH.write_text(json.dumps({
+                "c_x": list(cal.c_x), "c_theta": list(cal.c_theta), "calibration_jaq": cal.jaq,
+                "strategy": strategy, "calibration_prompts": calib_prompts, "seed": 0,
+                "quantization": "w4a8 (Linear layers)", "source": "python -m generation.reference.results",
+            }, indent=2) + "\n")
     results["seconds"] = round(time.time() - t0, 1)
     results["torch_threads"] = torch.get_num_threads()
     header = ("| system | world FD (lower better) | scorer CLIPScore | top-1 caption | quality (PIQE) "
@@ -180,12 +188,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--strategy", default="coarse-to-fine", help="calibration search (grid is the paper's)")
     p.add_argument("--no-conv-rows", action="store_true", help="skip the W4A8 Linear+conv variant")
     p.add_argument("--out", type=Path, default=CACHE_DIR / "results")
+    p.add_argument("--no-save-qsched", action="store_true",
+                   help="do not overwrite the shipped weights/qsched.json used by the demo")
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)
     if a.prompts < 2:
         raise SystemExit(f"--prompts must be >= 2, got {a.prompts}")
     torch.set_num_threads(a.threads)
-    r = run(a.pipeline, a.prompts, tuple(a.seeds), a.out, a.strategy, not a.no_conv_rows)
+    r = run(a.pipeline, a.prompts, tuple(a.seeds), a.out, a.strategy, not a.no_conv_rows,
+            save_qsched=not a.no_save_qsched)
     print(r["table"])
     for sid, v in r["systems"].items():
         extra = {k: v[k] for k in ("c_x", "c_theta", "calibration_jaq_range", "calibration_jaq_at_identity",
