@@ -17,7 +17,7 @@ import pandas as pd
 from .encode import TIE, EncodedVotes
 from .winrates import sign_test_p
 
-__all__ = ["agreement_stats", "annotator_agreement", "position_bias", "attention_checks"]
+__all__ = ["agreement_stats", "annotator_agreement", "attention_checks", "position_bias"]
 
 
 def _item_counts(item: np.ndarray, outcome: np.ndarray):
@@ -168,7 +168,7 @@ def attention_checks(ev: EncodedVotes, item: np.ndarray) -> dict:
         "n_evaluable": int(evaluable.sum()),
         "pass_rate": float(passed[evaluable].mean()) if evaluable.any() else None,
         "pass_rate_included": None, "pass_rate_excluded": None,
-        "n_annotators": int(len(annot_excl)),
+        "n_annotators": len(annot_excl),
         "n_annotators_excluded": int(annot_excl.sum()),
         "n_votes_excluded": int((ev.annotator_excluded & ~check).sum()),
     }

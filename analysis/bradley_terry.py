@@ -21,8 +21,15 @@ import numpy as np
 from .numeric import expit
 
 __all__ = [
-    "ELO_BASE", "ELO_SCALE", "BTFit", "to_elo", "wins_matrix", "fit_bradley_terry",
-    "mle_exists", "comparison_components", "fit_davidson",
+    "ELO_BASE",
+    "ELO_SCALE",
+    "BTFit",
+    "comparison_components",
+    "fit_bradley_terry",
+    "fit_davidson",
+    "mle_exists",
+    "to_elo",
+    "wins_matrix",
 ]
 
 ELO_BASE = 1000.0
@@ -129,18 +136,28 @@ def fit_bradley_terry(W: np.ndarray, *, init: np.ndarray | None = None, max_iter
     W = np.asarray(W, dtype=np.float64)
     k = W.shape[-1]
     N = W + np.swapaxes(W, -1, -2)
-    wins = W.sum(-1)
+    # Work on the compared pairs only (i < j): half the work of the full k x k matrices.
+    iu, ju = np.triu_indices(k, 1)
+    compared = (N[..., iu, ju] > 0).reshape(-1, len(iu)).any(axis=0)
+    a, b = iu[compared], ju[compared]
+    w_ab, n_ab = W[..., a, b], N[..., a, b]
+    incidence = np.zeros((len(a), k))
+    incidence[np.arange(len(a)), a] = 1.0
+    incidence[np.arange(len(a)), b] = -1.0
     s = np.zeros(W.shape[:-1]) if init is None else np.broadcast_to(np.asarray(init, float), W.shape[:-1]).copy()
     s -= s.mean(-1, keepdims=True)
     gauge = np.full((k, k), 1.0 / k)
-    eye = np.eye(k, dtype=bool)
+    diag = np.arange(k)
     step = np.full(W.shape[:-2], np.inf)
     it = 0
     for it in range(1, max_iter + 1):
-        p = expit(s[..., :, None] - s[..., None, :])
-        grad = wins - (N * p).sum(-1)
-        w = N * p * (1.0 - p)
-        hess = np.where(eye, w.sum(-1)[..., None], -w) + gauge
+        p = expit(s[..., a] - s[..., b])
+        grad = (w_ab - n_ab * p) @ incidence  # gradient of the log-likelihood
+        h = n_ab * p * (1.0 - p)
+        hess = np.broadcast_to(gauge, W.shape).copy()  # minus the Hessian (a graph Laplacian) + gauge
+        hess[..., a, b] -= h
+        hess[..., b, a] -= h
+        hess[..., diag, diag] += h @ np.abs(incidence)
         delta = np.linalg.solve(hess, grad[..., None])[..., 0]
         biggest = np.abs(delta).max(-1)
         # Damp huge steps (far from the optimum with extreme counts); Newton is exact near it.

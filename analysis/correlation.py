@@ -14,7 +14,7 @@ import pandas as pd
 from .numeric import kendall_tau_b, pearson, spearman
 from .winrates import sign_test_p, wilson_interval
 
-__all__ = ["LOWER_IS_BETTER", "system_correlation", "comparison_correlation"]
+__all__ = ["LOWER_IS_BETTER", "comparison_correlation", "system_correlation"]
 
 LOWER_IS_BETTER = frozenset({"fid", "kid", "lpips"})
 

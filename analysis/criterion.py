@@ -6,9 +6,23 @@ import pandas as pd
 
 from . import agreement as agr
 from .bootstrap import KINDS, cluster_bootstrap, percentile_interval, vote_bootstrap
-from .bradley_terry import comparison_components, fit_bradley_terry, fit_davidson, mle_exists, to_elo, wins_matrix
+from .bradley_terry import (
+    comparison_components,
+    fit_bradley_terry,
+    fit_davidson,
+    mle_exists,
+    to_elo,
+    wins_matrix,
+)
 from .correlation import comparison_correlation, system_correlation
-from .encode import TIE, EncodedVotes, cluster_pair_counts, dense_codes, n_distinct, pair_counts
+from .encode import (
+    TIE,
+    EncodedVotes,
+    cluster_pair_counts,
+    dense_codes,
+    n_distinct,
+    pair_counts,
+)
 from .equivalence import analytic_se, equivalence_test
 from .numeric import spearman
 from .ranking import rank_systems

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["EncodedVotes", "encode_votes", "item_ids", "n_distinct", "dense_codes", "pair_counts", "cluster_pair_counts"]
+__all__ = ["EncodedVotes", "cluster_pair_counts", "dense_codes", "encode_votes", "item_ids", "n_distinct", "pair_counts"]
 
 A_WINS, B_WINS, TIE = 0, 1, 2
 

@@ -12,9 +12,10 @@ cluster-bootstrap win rates (votes clustered by annotator or prompt).
 from __future__ import annotations
 
 import numpy as np
+
 from .numeric import ndtr, ndtri
 
-__all__ = ["analytic_se", "non_inferiority_p", "equivalence_test"]
+__all__ = ["analytic_se", "equivalence_test", "non_inferiority_p"]
 
 
 def analytic_se(wins, losses, ties):

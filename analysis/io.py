@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["REQUIRED_COLUMNS", "VotesError", "read_votes", "validate_votes", "read_bundle_metrics"]
+__all__ = ["REQUIRED_COLUMNS", "VotesError", "read_bundle_metrics", "read_votes", "validate_votes"]
 
 REQUIRED_COLUMNS = (
     "vote_id", "study", "criterion", "annotator", "prompt", "seed",

@@ -9,16 +9,17 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["expit", "ndtr", "ndtri", "sign_test_two_sided", "rankdata", "pearson", "spearman", "kendall_tau_b"]
+__all__ = ["expit", "kendall_tau_b", "ndtr", "ndtri", "pearson", "rankdata", "sign_test_two_sided", "spearman"]
 
 _erfc = np.vectorize(math.erfc, otypes=[float])
 _STD_NORMAL = NormalDist()
 
 
 def expit(x):
-    """Logistic function ``1 / (1 + exp(-x))``, without overflow."""
+    """Logistic function ``1 / (1 + exp(-x))`` as ``(1 + tanh(x / 2)) / 2``: no overflow, one fast
+    transcendental call, absolute error ~1e-16 (tiny probabilities round to 0)."""
     x = np.asarray(x, dtype=float)
-    return np.exp(-np.logaddexp(0.0, -x))
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
 
 
 def ndtr(x):

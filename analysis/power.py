@@ -11,7 +11,7 @@ import math
 
 from .numeric import ndtr, ndtri
 
-__all__ = ["TESTS", "votes_needed", "power_of"]
+__all__ = ["TESTS", "power_of", "votes_needed"]
 
 TESTS = ("superiority", "non-inferiority", "equivalence")
 
@@ -105,7 +105,7 @@ def votes_needed(win_rate: float, *, tie_rate: float = 0.0, alpha: float = 0.05,
         beta = 1 - power
         zb = ndtri(1 - beta / 2) if win_rate == 0.5 else ndtri(1 - beta)
         n = ((ndtri(1 - alpha) + zb) * sd1 / gap) ** 2
-    return int(math.ceil(n * design_effect))
+    return math.ceil(n * design_effect)
 
 
 def power_of(n_votes: int, win_rate: float, *, tie_rate: float = 0.0, alpha: float = 0.05,

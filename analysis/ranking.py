@@ -15,9 +15,17 @@ from __future__ import annotations
 import numpy as np
 
 from .bootstrap import percentile_interval
-from .bradley_terry import comparison_components, fit_bradley_terry, mle_exists, wins_matrix
+from .bradley_terry import (
+    comparison_components,
+    fit_bradley_terry,
+    mle_exists,
+    wins_matrix,
+)
 
 __all__ = ["rank_systems"]
+
+#: Most cells of the (samples, k, k) arrays fitted at once.
+_BATCH_CELLS = 2_000_000
 
 
 def _with_prior(W: np.ndarray, adjacency: np.ndarray, prior: float, where=None) -> np.ndarray:
@@ -76,13 +84,15 @@ def rank_systems(pair_counts: np.ndarray, pairs: np.ndarray, k: int, boot: dict[
         fit = fit_bradley_terry(_with_prior(W, adjacency, prior) if reg else W)
         converged &= bool(fit.converged)
         scores[idx] = fit.scores
+        chunk = max(1, _BATCH_CELLS // (len(idx) * len(idx)))  # bounds memory for many systems
         for kind, b in boot.items():
-            Wb = wins_matrix(b, pairs, k)[(slice(None),) + sub]
-            need = np.ones(len(Wb), bool) if reg else ~mle_exists(Wb)
-            boot_reg[kind] += int(need.sum())
-            bfit = fit_bradley_terry(_with_prior(Wb, adjacency, prior, need), init=fit.scores)
-            boot_unconverged[kind] += int((~bfit.converged).sum())
-            samples[kind][:, idx] = bfit.scores
+            for start in range(0, b.shape[0], chunk):
+                Wb = wins_matrix(b[start:start + chunk], pairs, k)[(slice(None),) + sub]
+                need = np.ones(len(Wb), bool) if reg else ~mle_exists(Wb)
+                boot_reg[kind] += int(need.sum())
+                bfit = fit_bradley_terry(_with_prior(Wb, adjacency, prior, need), init=fit.scores)
+                boot_unconverged[kind] += int((~bfit.converged).sum())
+                samples[kind][start:start + chunk, idx] = bfit.scores
     intervals = {kind: percentile_interval(s) if len(s) else (np.full(k, np.nan),) * 2
                  for kind, s in samples.items()}
     return {"scores": scores, "component": component, "n_components": len(comp_ids),

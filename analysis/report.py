@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,7 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
     counted = ev.counted(include_excluded)
     summary: dict = {
         "format": FORMAT,
-        "n_votes": int(len(votes)),
+        "n_votes": len(votes),
         "n_votes_counted": int(counted.sum()),
         "n_annotators": n_distinct(ev.annotator, len(ev.annotators)),
         "n_annotators_counted": n_distinct(ev.annotator[counted], len(ev.annotators)),

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+
 from .numeric import ndtri, sign_test_two_sided
 
-__all__ = ["win_rate", "wilson_interval", "sign_test_p", "win_rate_table"]
+__all__ = ["sign_test_p", "wilson_interval", "win_rate", "win_rate_table"]
 
 Z95 = float(ndtri(0.975))
 

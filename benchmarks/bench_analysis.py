@@ -211,7 +211,8 @@ def _child(code: str) -> dict:
     import time
 
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                          check=False)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
@@ -272,9 +273,10 @@ def main(argv=None) -> int:
         ratio = total / (ours["fit_s"] + ours["boot_s"]) if ours else float("nan")
         print(f"{n:>9,} {k:>4} {lib:<15} {r['fit_s']:>7.3f}s {mark}{r['boot_s']:>8.2f}s {mark}{total:>7.2f}s "
               f"{ratio:>6.0f}x {r['maxrss_mb']:>6.0f} MB {dev:>19.1e}")
-    print("\n~ = bootstrap timed on fewer samples (budget %.0f s) and extrapolated to 1,000." % args.budget)
-    print("Machine: %d CPU(s), OMP_NUM_THREADS=%s, load average %s" % (
-        os.cpu_count(), os.environ.get("OMP_NUM_THREADS", "unset"), " ".join(f"{x:.2f}" for x in os.getloadavg())))
+    print(f"\n~ = bootstrap timed on fewer samples (budget {args.budget:.0f} s) and extrapolated to 1,000.")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Machine: {os.cpu_count()} CPU(s), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+          f"load average {load}")
     print(textwrap.dedent("""\
         Notes: the score deviation is ties-as-half-wins BT against ours (choix gets doubled decisive votes and a
         tie as one win each way; FastChat-style uses outcome 0.5 for ties; evalica uses tie_weight 0.5)."""))

@@ -37,7 +37,8 @@ def main() -> None:
         tmp = Path(tmp)
         db_url, drop = _database(args.postgres, tmp)
         os.environ.update(DATABASE_URL=db_url, MEDIA_ROOT=str(tmp / "media"), QSCHED_VAR_DIR=str(tmp / "var"),
-                          DJANGO_SETTINGS_MODULE="qsched_platform.settings", LOG_LEVEL="WARNING")
+                          LOG_LEVEL="WARNING")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qsched_platform.settings")
         try:
             rows = _run_all(args.prompts, args.k, threads)
         finally:

@@ -8,6 +8,8 @@ Start workers with::
 
     celery -A generation.tasks worker --concurrency 1 -Q generation
 
+(``GENERATION_CELERY_QUEUE`` renames the queue on both sides.)
+
 and submit with ``python -m generation bundle ... --celery``. Tasks are thin:
 they take the bundle directory and ids, and call :mod:`generation.plan`.
 """
@@ -27,7 +29,7 @@ app = Celery(
     broker=os.environ.get("CELERY_BROKER_URL", "memory://"),
     backend=os.environ.get("CELERY_RESULT_BACKEND", "cache+memory://"),
 )
-app.conf.task_default_queue = "generation"
+app.conf.task_default_queue = os.environ.get("GENERATION_CELERY_QUEUE", "generation")
 app.conf.task_acks_late = True  # a chunk whose worker dies is redelivered; finished images are skipped
 app.conf.worker_prefetch_multiplier = 1
 

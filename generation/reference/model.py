@@ -75,7 +75,7 @@ def build_scheduler(kind: str = "lcm"):
     kw = dict(num_train_timesteps=s["num_train_timesteps"], beta_start=s["beta_start"],
               beta_end=s["beta_end"], beta_schedule=s["beta_schedule"],
               prediction_type=_cfg("train.json")["unet"]["prediction_type"],
-              original_inference_steps=s["original_inference_steps"], clip_sample=False)
+              original_inference_steps=s["original_inference_steps"], clip_sample=False, steps_offset=1)
     if kind == "lcm":
         return LCMScheduler(**kw)
     if kind == "tcd":

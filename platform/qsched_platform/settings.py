@@ -80,6 +80,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Take the write lock when a transaction starts, so read-then-write transactions
     # (claiming an assignment, recording a vote) wait for each other instead of failing.
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    # Write-ahead log: readers never block the writer (with the default journal, 32 annotators
+    # at once made writers time out with "database is locked"; benchmarks/bench_annotate.py).
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;"
     # Tests use a file, not pytest-django's default in-memory database, so that a real Celery
     # worker started by a test (a separate process) sees the same data. One file per test
     # process, so parallel runs on one machine do not collide.
@@ -127,6 +130,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
+        # Exchange tables (fanout, remote control) too, not a "control/" in the cwd.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None

@@ -6,7 +6,6 @@ from rest_framework import status as http
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-
 from studies.access import get_study_for_user
 
 from .services import ensure_report

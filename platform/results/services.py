@@ -22,7 +22,7 @@ from .models import StudyReport
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["REPORT_FILE_RE", "report_dir", "report_file", "ensure_report", "refresh_report"]
+__all__ = ["REPORT_FILE_RE", "ensure_report", "refresh_report", "report_dir", "report_file"]
 
 #: Names that may be downloaded: the tables, the summary and the plots.
 REPORT_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.(json|csv|png|svg)$")
@@ -100,9 +100,10 @@ def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool | None 
         files are kept) or "failed" (``message`` says why; older files are kept).
         When another worker is building the same report, returns the row unchanged.
     """
+    from studies.export import votes_dataframe
+
     from analysis.io import VotesError
     from analysis.report import write_report
-    from studies.export import votes_dataframe
 
     report = ensure_report(study)
     if not _claim(report):

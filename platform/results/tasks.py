@@ -6,7 +6,6 @@ import logging
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
-
 from studies.models import Study
 
 from .models import StudyReport

@@ -3,7 +3,13 @@ import json
 import pandas as pd
 import pytest
 
-from analysis.io import REQUIRED_COLUMNS, VotesError, read_bundle_metrics, read_votes, validate_votes
+from analysis.io import (
+    REQUIRED_COLUMNS,
+    VotesError,
+    read_bundle_metrics,
+    read_votes,
+    validate_votes,
+)
 from tests.analysis.conftest import votes_from_counts
 
 

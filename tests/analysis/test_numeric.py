@@ -3,12 +3,21 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from analysis.numeric import expit, kendall_tau_b, ndtr, ndtri, pearson, rankdata, sign_test_two_sided, spearman
+from analysis.numeric import (
+    expit,
+    kendall_tau_b,
+    ndtr,
+    ndtri,
+    pearson,
+    rankdata,
+    sign_test_two_sided,
+    spearman,
+)
 
 
 def test_expit_and_normal_functions(rng):
     x = np.r_[rng.normal(0, 5, 200), [-800.0, 800.0, 0.0]]
-    assert np.allclose(expit(x), special.expit(x), rtol=1e-12, atol=1e-300)
+    assert np.abs(expit(x) - special.expit(x)).max() < 1e-15
     assert np.allclose(ndtr(x), special.ndtr(x), rtol=1e-12, atol=1e-300)
     for p in (1e-9, 0.025, 0.5, 0.8, 0.975):
         assert ndtri(p) == pytest.approx(special.ndtri(p), rel=1e-9)

@@ -63,8 +63,9 @@ def test_metric_correlation_at_system_and_comparison_level(small_summary):
 
 
 def test_comparison_level_counts_by_hand():
-    from analysis.correlation import comparison_correlation
     import pandas as pd
+
+    from analysis.correlation import comparison_correlation
     frame = pd.DataFrame({"winner_system": ["x", "x", "y", "x"], "loser_system": ["y", "y", "x", "y"],
                           "prompt": ["p", "q", "p", "r"], "seed": [0, 0, 0, 0]})
     images = {("x", "p", 0): {"jaq": 0.9}, ("y", "p", 0): {"jaq": 0.1}, ("x", "q", 0): {"jaq": 0.2},

@@ -161,3 +161,20 @@ def test_a_preset_loads_from_a_local_path_with_its_scheduler(saved_pipeline):
     assert pipe.scheduler.config.timestep_spacing == "trailing"
     with pytest.raises(MissingWeightsError, match="LoRA wangfuyun/PCM_Weights/sd15"):
         load_preset("pcm-sd15-4", model_path=saved_pipeline)
+
+
+def test_prompts_come_from_text_json_or_the_coco_captions_set(tmp_path, monkeypatch):
+    from generation.bundle import read_prompts
+
+    (tmp_path / "p.txt").write_text("a red fox\n\n  a blue bird  \n")
+    (tmp_path / "p.json").write_text(json.dumps(["a cat", {"text": "a dog"}]))
+    coco = {"annotations": [{"image_id": 1, "caption": "A man. "}, {"image_id": 1, "caption": "dup"},
+                            {"image_id": 2, "caption": "A bus"}]}
+    (tmp_path / "captions.json").write_text(json.dumps(coco))
+    assert read_prompts(tmp_path / "p.txt") == ["a red fox", "a blue bird"]
+    assert read_prompts(tmp_path / "p.json") == ["a cat", "a dog"]
+    monkeypatch.delenv("QSCHED_COCO_CAPTIONS", raising=False)
+    with pytest.raises(ValueError, match="needs QSCHED_COCO_CAPTIONS"):
+        read_prompts("coco-captions")
+    monkeypatch.setenv("QSCHED_COCO_CAPTIONS", str(tmp_path / "captions.json"))
+    assert read_prompts("coco-captions") == ["A man.", "A bus"]

@@ -1,7 +1,6 @@
 """Report downloads from the study page and the API: researchers with access only."""
 import pytest
 from django.urls import reverse
-
 from results.services import refresh_report
 
 from .annotate_study import make_study

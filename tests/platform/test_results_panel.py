@@ -3,9 +3,9 @@ import pytest
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
+from results.services import refresh_report
 
 from analysis.power import votes_needed
-from results.services import refresh_report
 
 from .annotate_study import make_study
 

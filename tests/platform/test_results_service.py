@@ -2,9 +2,8 @@
 import json
 
 import pytest
-
 from results.models import StudyReport
-from results.services import report_dir, report_file, refresh_report
+from results.services import refresh_report, report_dir, report_file
 from results.tasks import refresh_report as refresh_task
 
 from .annotate_study import make_study
@@ -13,11 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _vote_all(study, add_vote, pattern=("left", "right", "left", "tie")):
-    n = 0
-    for comparison in study.comparisons.all():
+    for n, comparison in enumerate(study.comparisons.all()):
         for j, annot in enumerate(("ann-a", "ann-b", "ann-c")):
             add_vote(comparison, "overall", annot, pattern[(n + j) % len(pattern)], swap=bool(j % 2))
-        n += 1
 
 
 @pytest.fixture

@@ -1,0 +1,209 @@
+"""The examples in docs/examples/ (shown in docs/formats.md) are valid and agree with the code.
+
+They were produced by docs/examples/make_examples.py; if a format changes on purpose, rerun it.
+"""
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from django.contrib.auth import get_user_model
+
+from analysis.io import read_bundle_metrics, read_votes
+from analysis.report import build_summary
+from studies.bundle import load_bundle
+from studies.export import VOTE_COLUMNS
+from studies.services import create_study_from_bundle
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+EXAMPLES = DOCS / "examples"
+BUNDLE = EXAMPLES / "bundle"
+CONTRACT_VOTE_FIELDS = [
+    "vote_id", "study", "criterion", "annotator", "prompt", "seed", "system_left", "system_right",
+    "choice", "winner", "response_ms", "created_at", "attention_check", "annotator_excluded",
+]
+
+
+def _manifest() -> dict:
+    return json.loads((BUNDLE / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _summary() -> dict:
+    return json.loads((EXAMPLES / "summary.json").read_text(encoding="utf-8"))
+
+
+def _close(x, y, rel=1e-9) -> bool:
+    if x is None or y is None:
+        return x is y
+    return math.isclose(x, y, rel_tol=rel, abs_tol=1e-12)
+
+
+def _contract_view(summary: dict) -> dict:
+    """The fields contract section 3 names, floats rounded to 10 significant digits."""
+    def r(x):
+        return None if x is None else float(f"{x:.10g}")
+
+    view = {k: summary[k] for k in ("format", "n_votes", "n_annotators")}
+    for criterion, res in summary["by_criterion"].items():
+        view[criterion] = {
+            "systems": res["systems"],
+            "win_rates": [(w["a"], w["b"], w["wins"], w["losses"], w["ties"], r(w["win_rate"]),
+                           [r(x) for x in w["ci95"]], r(w["p_value"])) for w in res["win_rates"]],
+            "bradley_terry": [(b["system"], r(b["score"]), [r(x) for x in b["ci95"]], r(b["elo"]))
+                              for b in res["bradley_terry"]],
+            "agreement": {k: r(res["agreement"][k]) for k in
+                          ("krippendorff_alpha", "fleiss_kappa", "percent_agreement", "n_items")},
+            "position_bias": {k: r(res["position_bias"][k]) for k in ("left_rate", "p_value")},
+        }
+    return view
+
+
+# -- section 1: bundle ------------------------------------------------------------------------
+
+def test_the_example_bundle_passes_the_platform_validation():
+    spec = load_bundle(BUNDLE)
+    assert [s.key for s in spec.systems] == ["w4a8", "w4a8-qsched"]
+    assert [p.key for p in spec.prompts] == ["p0001", "p0002"]
+    assert len(spec.images) == 4 and {i.suffix for i in spec.images} == {".png"}
+    assert spec.pairs == [("w4a8-qsched", "w4a8")]
+    assert sorted((c.prompt, c.seed) for c in spec.comparisons) == [("p0001", 0), ("p0002", 0)]
+    # Every image entry carries a sha256, and load_bundle checked it against the file.
+    assert all(entry["sha256"] for entry in _manifest()["images"])
+
+
+def test_the_example_bundle_imports_as_a_study(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    owner = get_user_model().objects.create(username="docs-owner")
+    study = create_study_from_bundle(bundle_dir=BUNDLE, slug="fox-demo", owner=owner,
+                                     criteria=["overall", "alignment"], votes_per_pair=4)
+    assert (study.systems.count(), study.prompts.count(), study.images.count()) == (2, 2, 4)
+    assert study.comparisons.count() == 2 and study.work_items.count() == 4
+    stored = [Path(image.file.path) for image in study.images.all()]
+    assert all(p.is_file() and p.is_relative_to(tmp_path / "media") for p in stored)
+
+
+# -- section 2: votes export ------------------------------------------------------------------
+
+def test_the_example_votes_have_the_contract_columns_in_export_order():
+    header = (EXAMPLES / "votes.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header == CONTRACT_VOTE_FIELDS == list(VOTE_COLUMNS)
+    first = json.loads((EXAMPLES / "votes.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert list(first) == CONTRACT_VOTE_FIELDS
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """The values only: read_votes orders categories by first appearance for CSV but sorted for
+    JSON Lines, and marks missing strings as <NA> vs NaN, which changes no value."""
+    return frame.astype({c: object for c in frame.columns
+                         if isinstance(frame[c].dtype, (pd.CategoricalDtype, pd.StringDtype))})
+
+
+def test_csv_and_jsonl_examples_read_to_the_same_votes():
+    from_csv = read_votes(EXAMPLES / "votes.csv")
+    from_jsonl = read_votes(EXAMPLES / "votes.jsonl")
+    assert len(from_csv) == 16
+    assert [type(t) for t in from_csv.dtypes] == [type(t) for t in from_jsonl.dtypes]
+    pd.testing.assert_frame_equal(_plain(from_csv), _plain(from_jsonl))
+    as_csv = build_summary(from_csv, n_bootstrap=50, seed=3)
+    as_jsonl = build_summary(from_jsonl, n_bootstrap=50, seed=3)
+    assert _contract_view(as_csv) == _contract_view(as_jsonl)
+
+
+def test_the_example_votes_refer_to_the_example_bundle():
+    votes = pd.read_csv(EXAMPLES / "votes.csv", dtype=str, keep_default_na=False)
+    images = {(i["system"], i["prompt"], str(i["seed"])) for i in _manifest()["images"]}
+    for side in ("system_left", "system_right"):
+        assert set(zip(votes[side], votes["prompt"], votes["seed"])) <= images
+    winner = votes.apply(lambda r: {"left": r.system_left, "right": r.system_right, "tie": "tie"}[r.choice], axis=1)
+    assert (votes["winner"] == winner).all()
+    assert votes["vote_id"].is_unique
+    assert votes["created_at"].str.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)$").all()
+
+
+# -- section 3: analysis summary --------------------------------------------------------------
+
+def test_the_example_summary_has_the_contract_keys():
+    summary = _summary()
+    assert summary["format"] == "qsched-analysis/1"
+    assert {"n_votes", "n_annotators", "by_criterion"} <= set(summary)
+    for result in summary["by_criterion"].values():
+        assert {"systems", "win_rates", "bradley_terry", "agreement", "position_bias", "correlation"} <= set(result)
+        for row in result["win_rates"]:
+            assert {"a", "b", "wins", "losses", "ties", "win_rate", "ci95", "p_value"} <= set(row)
+        for row in result["bradley_terry"]:
+            assert {"system", "score", "ci95", "elo"} <= set(row)
+        assert {"krippendorff_alpha", "fleiss_kappa", "percent_agreement", "n_items"} <= set(result["agreement"])
+        assert {"left_rate", "p_value"} <= set(result["position_bias"])
+        for row in result["correlation"]:
+            assert {"metric", "level", "n"} <= set(row)
+
+
+def test_the_example_summary_follows_the_documented_definitions():
+    """Win rate and two-system Bradley-Terry scores recomputed by hand from votes.csv."""
+    votes = pd.read_csv(EXAMPLES / "votes.csv", dtype=str, keep_default_na=False)
+    counted = votes[(votes["attention_check"] == "false") & (votes["annotator_excluded"] == "false")]
+    summary = _summary()
+    assert summary["n_votes"] == len(votes) and summary["n_annotators"] == votes["annotator"].nunique()
+    for criterion, result in summary["by_criterion"].items():
+        these = counted[counted["criterion"] == criterion]
+        (row,) = result["win_rates"]
+        wins = int((these["winner"] == row["a"]).sum())
+        losses = int((these["winner"] == row["b"]).sum())
+        ties = int((these["winner"] == "tie").sum())
+        assert (row["wins"], row["losses"], row["ties"]) == (wins, losses, ties)
+        assert _close(row["win_rate"], (wins + ties / 2) / (wins + losses + ties))
+        assert row["ci95"][0] <= row["win_rate"] <= row["ci95"][1]
+        # Two systems: ties count half to each side, scores are centred on zero.
+        half_gap = math.log((wins + ties / 2) / (losses + ties / 2)) / 2
+        scores = {r["system"]: r for r in result["bradley_terry"]}
+        assert _close(scores[row["a"]]["score"], half_gap, rel=1e-6)
+        assert _close(scores[row["b"]]["score"], -half_gap, rel=1e-6)
+        for r in scores.values():
+            assert _close(r["elo"], 1000 + 400 * r["score"] / math.log(10))
+        # Agreement items: (prompt, seed, pair, criterion) with two or more counted votes.
+        per_item = these.groupby(["prompt", "seed"]).size()
+        assert result["agreement"]["n_items"] == int((per_item >= 2).sum())
+
+
+def test_the_example_summary_is_what_the_analysis_computes_now():
+    stored = _summary()
+    metrics, image_metrics = read_bundle_metrics(BUNDLE)
+    pairs = [(c["a"], c["b"]) for c in _manifest()["comparisons"]]
+    settings = stored["settings"]
+    now = build_summary(read_votes(EXAMPLES / "votes.csv"), metrics=metrics, image_metrics=image_metrics,
+                        comparisons=pairs, n_bootstrap=settings["n_bootstrap"], seed=settings["seed"],
+                        bootstrap=settings["bootstrap"])
+    # Seeded bootstrap: the same draws, so the intervals are compared too.
+    assert _contract_view(now) == _contract_view(stored)
+    assert [(r["metric"], r["level"], r["n"]) for c in now["by_criterion"].values() for r in c["correlation"]] == \
+           [(r["metric"], r["level"], r["n"]) for c in stored["by_criterion"].values() for r in c["correlation"]]
+
+
+# -- section 4: annotator API transcript ------------------------------------------------------
+
+def test_the_api_transcript_never_names_a_system_to_the_annotator():
+    transcript = json.loads((EXAMPLES / "annotator_api_transcript.json").read_text(encoding="utf-8"))
+    assert [(e["method"], e["status"]) for e in transcript[:5]] == [
+        ("POST", 201), ("GET", 200), ("POST", 201), ("POST", 200), ("POST", 400)]
+    assert transcript[-2]["status"] == 204 and transcript[-1]["status"] == 200
+    text = json.dumps([e["response"] for e in transcript])
+    for system in _manifest()["systems"]:
+        assert system["id"] not in text
+    assert "images/" not in text.replace("/api/images/", "")  # no bundle path or file name
+
+
+# -- the document itself ----------------------------------------------------------------------
+
+def test_formats_md_quotes_the_examples_verbatim():
+    doc = (DOCS / "formats.md").read_text(encoding="utf-8")
+    for lang, name in (("csv", "votes.csv"), ("jsonl", "votes.jsonl")):
+        lines = set((EXAMPLES / name).read_text(encoding="utf-8").splitlines())
+        blocks = re.findall(rf"```{lang}\n(.*?)```", doc, flags=re.S)
+        assert blocks, f"no {lang} excerpt in docs/formats.md"
+        for block in blocks:
+            for line in block.splitlines():
+                assert line in lines, f"docs/formats.md quotes a {name} line that is not in the example: {line}"
+    for section in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+        assert section in doc
