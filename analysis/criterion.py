@@ -151,7 +151,8 @@ def _bt_rows(rank, systems, bootstrap, notes) -> list[dict]:
         if reg:
             members = [systems[i] for i in np.flatnonzero(rank["component"] == c)]
             notes.append("no maximum-likelihood estimate exists (a system never loses or never wins) among "
-                         + ", ".join(members) + ": scores are regularized with one virtual tie per compared pair")
+                         + ", ".join(members) + ": scores are regularized with one virtual tie per compared pair, and their bootstrap "
+                         "intervals understate the uncertainty (outcomes that never happened are never resampled)")
     for kind, n in rank["boot_regularized"].items():
         if n and not all(rank["regularized"]):
             notes.append(f"{n} {kind}-bootstrap samples had no maximum-likelihood estimate and were regularized")

@@ -8,14 +8,13 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from django.contrib.auth import get_user_model
-
-from analysis.io import read_bundle_metrics, read_votes
-from analysis.report import build_summary
 from studies.bundle import load_bundle
 from studies.export import VOTE_COLUMNS
 from studies.services import create_study_from_bundle
+
+from analysis.io import read_bundle_metrics, read_votes
+from analysis.report import build_summary
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXAMPLES = DOCS / "examples"
@@ -200,7 +199,7 @@ def test_formats_md_quotes_the_examples_verbatim():
     doc = (DOCS / "formats.md").read_text(encoding="utf-8")
     for lang, name in (("csv", "votes.csv"), ("jsonl", "votes.jsonl")):
         lines = set((EXAMPLES / name).read_text(encoding="utf-8").splitlines())
-        blocks = re.findall(rf"```{lang}\n(.*?)```", doc, flags=re.S)
+        blocks = re.findall(rf"```{lang}\n(.*?)```", doc, flags=re.DOTALL)
         assert blocks, f"no {lang} excerpt in docs/formats.md"
         for block in blocks:
             for line in block.splitlines():

@@ -120,10 +120,9 @@ def _exchange(log, client, method, url, body=None, auth=None):
 
 
 def collect_votes(bundle: Path, out: Path) -> None:
+    from annotate.models import Annotator, Assignment
     from django.contrib.auth import get_user_model
     from django.test import Client
-
-    from annotate.models import Annotator, Assignment
     from studies.export import write_votes
     from studies.services import create_study_from_bundle
 
