@@ -19,7 +19,6 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-
 from . import world
 from .model import DEFAULT_GUIDANCE, DEFAULT_PIPELINE, DEFAULT_STEPS, load_pipeline
 from .scorer import load_scorer
@@ -156,15 +155,12 @@ def build_demo_bundle(out_dir: str | Path, n_prompts: int = 12, seeds: Sequence[
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
-    import torch
-
     p = argparse.ArgumentParser(description="Build the demo study bundle from the reference model")
     p.add_argument("--out", type=Path, default=Path("var/demo_bundle"))
     p.add_argument("--prompts", type=int, default=12)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--calibrate", action="store_true", help="search Q-Sched coefficients now")
     a = p.parse_args(argv)
-    torch.set_num_threads(2)
     print(build_demo_bundle(a.out, a.prompts, a.seeds, calibrate=a.calibrate))
 
 

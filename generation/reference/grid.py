@@ -63,7 +63,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--heldout", type=int, default=6, help="how many of the n prompts are held-out")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    torch.set_num_threads(2)
     pipe = load_pipeline(a.pipeline, scheduler=a.scheduler)
     prompts = [s.caption for s in world.sample_scenes(a.n - a.heldout, seed=777)]
     prompts += world.heldout_prompts(a.heldout, seed=4321)

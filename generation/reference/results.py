@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=CACHE_DIR / "results")
     p.add_argument("--no-save-qsched", action="store_true",
                    help="do not overwrite the shipped weights/qsched.json used by the demo")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     a = p.parse_args(argv)
     if a.prompts < 2:
         raise SystemExit(f"--prompts must be >= 2, got {a.prompts}")

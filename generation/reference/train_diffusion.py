@@ -121,6 +121,7 @@ def train_unet(steps: int | None = None, max_minutes: float | None = None,
     opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / hp["warmup"]))
     ema_unet, ema_text = copy.deepcopy(unet).eval(), copy.deepcopy(text_encoder).eval()
+    unet.to(memory_format=torch.channels_last)  # ~1.4x faster convolutions on CPU; the EMA copy stays contiguous
     ema_params = list(ema_unet.parameters()) + list(ema_text.parameters())
     g = torch.Generator().manual_seed(hp["seed"])
     t0, done, losses = time.time(), 0, []
@@ -133,7 +134,7 @@ def train_unet(steps: int | None = None, max_minutes: float | None = None,
         t = torch.randint(0, s["num_train_timesteps"], (len(b),), generator=g)
         zt = noise_sched.add_noise(z0, noise, t)
         target = noise_sched.get_velocity(z0, noise, t) if hp["prediction_type"] == "v_prediction" else noise
-        pred = unet(zt, t, text_encoder(ids)[0]).sample
+        pred = unet(zt.contiguous(memory_format=torch.channels_last), t, text_encoder(ids)[0]).sample
         loss = F.mse_loss(pred, target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -170,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-minutes", type=float, default=None, help="stop the stage after this long")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--resume", action="store_true", help="vae: continue from the saved autoencoder")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (1 is fastest on a shared CPU: OpenMP threads spin when oversubscribed)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     if a.stage == "vae":

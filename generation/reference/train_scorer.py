@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import load_dataset, to_tensor
-from .scorer import CONFIG_PATH, DEFAULT_WEIGHTS, build_clip, load_scorer, save_scorer, _Tokenize
+from .scorer import CONFIG_PATH, DEFAULT_WEIGHTS, _Tokenize, build_clip, load_scorer, save_scorer
 
 TRAIN_CONFIG = Path(__file__).parent / "configs" / "train.json"
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=None, help="override configs/train.json")
     p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     print(json.dumps(train(a.steps, a.out), indent=2))

@@ -175,19 +175,9 @@ def _existing_vote(assignment: Assignment, choice: str) -> tuple[Vote, bool]:
 
 
 def _take_slot(assignment: Assignment) -> bool:
-    """Mark the assignment voted; True if done, False if someone changed it meanwhile.
-
-    Raises AssignmentExpired when it expired and its slot was handed to someone else.
-    """
-    changed = Assignment.objects.filter(id=assignment.id, status=assignment.status).update(
-        status=Assignment.Status.VOTED)
-    if changed and assignment.status == Assignment.Status.EXPIRED:
-        # Late vote: accepted only while the item still has a free slot.
-        k = assignment.work_item.study.votes_per_pair
-        if not WorkItem.objects.filter(id=assignment.work_item_id, reserved__lt=k).update(
-                reserved=F("reserved") + 1):
-            raise AssignmentExpired("this assignment expired and its place was given to someone else")
-    return bool(changed)
+    """Mark the issued assignment voted; False if a concurrent request changed it meanwhile."""
+    return bool(Assignment.objects.filter(id=assignment.id, status=Assignment.Status.ISSUED).update(
+        status=Assignment.Status.VOTED))
 
 
 def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms) -> tuple[Vote, bool]:
@@ -204,6 +194,10 @@ def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms
     if study.status not in VOTING_STATUSES:
         raise StudyNotLive(f"study {study.slug!r} is {study.status}; it takes no more votes")
     now = timezone.now()
+    if assignment.status == Assignment.Status.EXPIRED or assignment.expires_at <= now:
+        # Contract: a vote on an expired assignment is 410 and writes nothing; its
+        # slot is (or will be, at the next release_expired) handed out again.
+        raise AssignmentExpired("this assignment expired; fetch the next task")
     if not _take_slot(assignment):
         raise _Changed()
     left, right = assignment.left_image.system_id, assignment.right_image.system_id
@@ -233,8 +227,7 @@ def record_vote(*, annotator: Annotator, assignment_public_id, choice, response_
     InvalidInput
         Bad choice (incl. "tie" where ties are off) or response time (400).
     AssignmentExpired
-        The assignment expired and its slot went to someone else (410). While the
-        slot is still free a late vote is accepted.
+        The assignment's time limit (study.assignment_timeout_s) has passed (410).
     VoteConflict
         The assignment already has a different vote (409).
     StudyNotLive

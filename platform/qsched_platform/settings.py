@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list
+from .env import env_bool, env_int, env_list, read_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parents[2]  # the repository root
 VAR_DIR = Path(os.environ.get("QSCHED_VAR_DIR", BASE_DIR / "var"))
@@ -21,7 +21,9 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and os.environ.get("QSCHED_REQUIRE_SECRET_KEY") == "1":
         raise ImproperlyConfigured("SECRET_KEY is not set")
-    SECRET_KEY = "insecure-dev-key-set-SECRET_KEY-in-production"
+    # One machine, no SECRET_KEY given: a random key made once for this install
+    # and kept in var/ (never a fixed, publicly known key).
+    SECRET_KEY = read_or_create_secret_key(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

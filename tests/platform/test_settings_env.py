@@ -74,3 +74,10 @@ def test_other_variables_are_read(load_settings, tmp_path):
 def test_bad_values_fail_loudly(load_settings, env, words):
     with pytest.raises(ImproperlyConfigured, match=words):
         load_settings(**env)
+
+
+def test_without_secret_key_a_random_key_is_made_once_and_kept(load_settings, tmp_path):
+    first = load_settings().SECRET_KEY
+    assert len(first) >= 50 and "insecure" not in first
+    assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0  # readable by the owner only
+    assert load_settings().SECRET_KEY == first

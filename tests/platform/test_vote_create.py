@@ -109,17 +109,15 @@ def test_an_expired_assignment_whose_slot_was_given_away_is_410(make_live_study,
     assert WorkItem.objects.get().reserved == 1
 
 
-def test_a_late_vote_is_taken_while_its_slot_is_still_free(make_live_study, client):
+def test_a_vote_after_the_time_limit_is_410_even_while_its_slot_is_free(make_live_study, client):
     make_live_study(n_prompts=1, systems=("a", "b"), k=1)
-    slow, other = _join(client, "P1"), _join(client, "P2")
+    slow = _join(client, "P1")
     late = _next(client, slow)
     Assignment.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert client.get("/api/session/next", **other).status_code == 200  # releases the slot, claims it
-    Assignment.objects.filter(annotator__external_id="P2").update(
-        status=Assignment.Status.EXPIRED, expires_at=timezone.now() - timedelta(seconds=1))
-    WorkItem.objects.update(reserved=0)  # the other annotator's claim expired too
-    assert _vote(client, slow, late).status_code == 201
-    assert WorkItem.objects.values_list("votes", "reserved").get() == (1, 1)
+    response = _vote(client, slow, late)
+    assert response.status_code == 410
+    assert not Vote.objects.exists()
+    assert WorkItem.objects.values_list("votes", "reserved").get() == (0, 1)  # released at the next hand-out
 
 
 def test_a_vote_on_a_closed_study_is_refused(make_live_study, client):

@@ -134,7 +134,7 @@
     const url = config.urls.vote.replace("ASSIGNMENT", encodeURIComponent(current.data.assignment));
     try {
       const { status, data } = await api("POST", url, { choice, response_ms: responseMs });
-      // 410: the task expired and went to someone else; simply move on.
+      // 410: the task's time limit passed (its slot goes back to the pool); simply move on.
       if (![200, 201, 410].includes(status)) throw new ApiError(status, data);
       if (status !== 410) votesGiven += 1;
       await showNext();
