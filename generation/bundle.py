@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 from generation.images import ensure_writable_dir, generate_images, save_png_atomic, sha256_file
 from generation.manifest import BUNDLE_FORMAT, BundleError, check_id, validate_bundle
 
-__all__ = ["System", "prompt_records", "generate_system", "finalize_bundle", "write_bundle", "read_prompts"]
+__all__ = ["System", "BundleError", "prompt_records", "generate_system", "finalize_bundle", "write_bundle",
+           "read_prompts"]
 
 STATE_DIR = ".state"
 
@@ -200,7 +201,7 @@ def generate_system(out_dir, system: System, prompts: Sequence, seeds: Sequence[
     for i in range(0, len(todo), batch_size):
         batch = todo[i:i + batch_size]
         images = generate_images(pipe, [r["text"] for r, _, _ in batch], [s for _, s, _ in batch], **kwargs)
-        for (rec, seed, rel), im in zip(batch, images):
+        for (_, _, rel), im in zip(batch, images):
             save_png_atomic(im, root / rel)
             _write_json_atomic(_state_path(root, rel), {"sha256": sha256_file(root / rel)})
             counts["generated"] += 1
@@ -370,5 +371,3 @@ def write_bundle(out_dir, name: str, systems: Sequence[System], prompts: Sequenc
                            records, seeds, jaq=jaq, fid_reference=fid_reference, fid_extractor=fid_extractor,
                            comparisons=comparisons, progress=progress)
 
-
-__all__ += ["BundleError"]

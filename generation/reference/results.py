@@ -77,7 +77,9 @@ def evaluate_system(pipe, scorer, jaq, prompts, seeds, ref_stats, steps=DEFAULT_
     top1 = float((sim.argmax(1) == own).float().mean())
     scored = jaq.score(images, texts)
     return {"world_fd": fd, "clip_score": float(scored.clip_score.mean()), "top1": top1,
-            "iqa": float(scored.iqa.mean()), "jaq": scored.mean}, images
+            "iqa": float(scored.iqa.mean()), "jaq": scored.mean,
+            "jaq_sem": float(scored.jaq.std() / len(images) ** 0.5),
+            "clip_score_sem": float(scored.clip_score.std() / len(images) ** 0.5)}, images
 
 
 @torch.no_grad()
@@ -109,7 +111,7 @@ def _quantized(path, scheme: str, include_conv: bool):
 
 def _row(name, m, nbytes):
     return (f"| {name} | {m['world_fd']:.3f} | {m['clip_score']:.2f} | {m['top1']:.3f} | "
-            f"{m['iqa']:.4f} | {m['jaq']:.4f} | {nbytes / 1e6:.2f} MB |")
+            f"{m['iqa']:.4f} | {m['jaq']:.4f} ± {m['jaq_sem']:.4f} | {nbytes / 1e6:.2f} MB |")
 
 
 def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CACHE_DIR / "results",
@@ -171,7 +173,7 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CA
     results["seconds"] = round(time.time() - t0, 1)
     results["torch_threads"] = torch.get_num_threads()
     header = ("| system | world FD (lower better) | scorer CLIPScore | top-1 caption | quality (PIQE) "
-              "| JAQ | UNet bytes (packed) |\n|---|---|---|---|---|---|---|")
+              "| JAQ ± s.e. | UNet bytes (packed) |\n|---|---|---|---|---|---|---|")
     rows = [_row(v["label"], v["metrics"], v["unet_bytes"]) for v in results["systems"].values()]
     table = "\n".join([header, *rows])
     results["table"] = table

@@ -12,6 +12,8 @@ Rules
 - Least-filled items first, random among equals; left/right is random per task.
 - An assignment not voted on within ``study.assignment_timeout_s`` expires: it
   gives its slot back (``reserved - 1``) and the item is handed out again.
+- Attention checks (``annotate.attention``) repeat an item the annotator already
+  voted on; they hold no slot, so expiring one gives nothing back.
 """
 import random
 from datetime import timedelta
@@ -36,16 +38,16 @@ def release_expired(*, study: Study, now=None, limit: int = 500) -> int:
     stale = list(
         Assignment.objects.filter(work_item__study=study, status=Assignment.Status.ISSUED, expires_at__lte=now)
         .order_by("expires_at")
-        .values_list("id", "work_item_id")[:limit]
+        .values_list("id", "work_item_id", "attention_check")[:limit]
     )
     released = 0
-    for assignment_id, work_item_id in stale:
+    for assignment_id, work_item_id, attention_check in stale:
         with transaction.atomic():
             # A vote may win the race for this row: then nothing changes here.
             changed = Assignment.objects.filter(id=assignment_id, status=Assignment.Status.ISSUED).update(
                 status=Assignment.Status.EXPIRED
             )
-            if changed:
+            if changed and not attention_check:  # an attention check holds no slot
                 WorkItem.objects.filter(id=work_item_id).update(reserved=F("reserved") - 1)
                 released += changed
     return released

@@ -15,6 +15,8 @@ class Annotator(models.Model):
     crowd_study_id = models.CharField(max_length=128, blank=True)
     crowd_session_id = models.CharField(max_length=128, blank=True)
     excluded = models.BooleanField(default=False, help_text="failed quality control")
+    checks_passed = models.PositiveIntegerField(default=0, help_text="attention checks answered consistently")
+    checks_failed = models.PositiveIntegerField(default=0, help_text="attention checks answered inconsistently")
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
 
@@ -57,14 +59,22 @@ class Assignment(models.Model):
     right_image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
     attention_check = models.BooleanField(default=False)
+    # For an attention check: the annotator's earlier regular vote it repeats (sides swapped).
+    repeat_of = models.ForeignKey("Vote", null=True, blank=True, on_delete=models.CASCADE, related_name="repeats")
     issued_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            # An annotator never gets the same (comparison, criterion) twice.
-            models.UniqueConstraint(fields=["annotator", "work_item"], name="assignment_once_per_annotator"),
+            # An annotator never gets the same (comparison, criterion) twice as regular work;
+            # attention checks repeat one on purpose and hold no slot.
+            models.UniqueConstraint(fields=["annotator", "work_item"], condition=models.Q(attention_check=False),
+                                    name="assignment_once_per_annotator"),
+            models.UniqueConstraint(fields=["repeat_of"], condition=models.Q(repeat_of__isnull=False),
+                                    name="assignment_one_check_per_vote"),
+            models.CheckConstraint(condition=models.Q(attention_check=True) | models.Q(repeat_of__isnull=True),
+                                   name="assignment_repeat_only_for_checks"),
         ]
         indexes = [models.Index(fields=["status", "expires_at"], name="assignment_expiry")]
 
@@ -88,6 +98,8 @@ class Vote(models.Model):
                                help_text="empty for a tie")
     response_ms = models.PositiveIntegerField()
     attention_check = models.BooleanField(default=False)
+    check_passed = models.BooleanField(null=True, blank=True,
+                                       help_text="attention checks only: the same winner (or tie) as the repeated vote")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from studies.models import Study, WorkItem
 
 from . import assignment as assigning
+from . import attention
 from .errors import (
     AssignmentExpired,
     AssignmentNotFound,
@@ -95,7 +96,7 @@ def start_session(*, study: Study, external_id: str = "", crowd_study_id: str = 
     with transaction.atomic():
         annotator = _find_or_create_annotator(study, external_id, crowd_study_id, crowd_session_id)
         quota = study.quota_per_annotator
-        if quota is not None and annotator.votes.count() >= quota:
+        if quota is not None and _regular_votes(annotator) >= quota:
             raise QuotaExhausted(f"this annotator already gave the study's quota of {quota} votes")
         token = new_token()
         AnnotatorSession.objects.create(annotator=annotator, token_sha256=hash_token(token),
@@ -110,14 +111,29 @@ def _parse_uuid(value) -> uuid.UUID | None:
         return None
 
 
+def _regular_votes(annotator: Annotator) -> int:
+    """Votes that count toward the quota: attention checks do not."""
+    return annotator.votes.filter(attention_check=False).count()
+
+
 def progress(annotator: Annotator) -> dict:
-    """Return {"done": votes given, "total": done + open + still claimable, capped by the quota}."""
-    done = annotator.votes.count()
-    total = done + assigning.open_assignments(annotator).count() + assigning.claimable_items(annotator).count()
+    """Return {"done": votes given, "total": done + open + still claimable}.
+
+    The regular part of ``total`` is capped by the quota; attention checks (voted or
+    open) are added on top, so a check looks like any other task. An excluded
+    annotator's total leaves out claimable work (they get none).
+    """
+    open_ones = assigning.open_assignments(annotator)
+    regular = _regular_votes(annotator) + open_ones.filter(attention_check=False).count()
+    annotator.refresh_from_db(fields=["excluded"])
+    if not annotator.excluded:
+        regular += assigning.claimable_items(annotator).count()
     quota = annotator.study.quota_per_annotator
     if quota is not None:
-        total = min(total, quota)
-    return {"done": done, "total": max(total, done)}
+        regular = min(regular, quota)
+    checks = annotator.votes.filter(attention_check=True).count() + open_ones.filter(attention_check=True).count()
+    done = annotator.votes.count()
+    return {"done": done, "total": max(regular + checks, done)}
 
 
 def next_assignment(*, annotator: Annotator, exclude: Iterable = ()) -> Assignment | None:
@@ -127,6 +143,10 @@ def next_assignment(*, annotator: Annotator, exclude: Iterable = ()) -> Assignme
     again without voting returns the same task, and a reloaded page resumes);
     otherwise a new one is claimed. A page that shows one task and preloads the
     next passes the shown one in ``exclude``: the preloaded task holds a slot too.
+
+    Now and then (``study.attention_check_rate``) the new task is a repeated-pair
+    attention check instead, see :mod:`annotate.attention`. An annotator excluded by
+    quality control gets no new tasks.
 
     Raises
     ------
@@ -149,9 +169,18 @@ def next_assignment(*, annotator: Annotator, exclude: Iterable = ()) -> Assignme
     waiting = open_ones.exclude(public_id__in=excluded).first()
     if waiting is not None:
         return waiting
-    quota = study.quota_per_annotator
-    if quota is not None and annotator.votes.count() + open_ones.count() >= quota:
+    annotator.refresh_from_db(fields=["excluded"])
+    if annotator.excluded:
         return None
+    regular_votes = _regular_votes(annotator)
+    quota = study.quota_per_annotator
+    if quota is not None and regular_votes + open_ones.filter(attention_check=False).count() >= quota:
+        return None
+    if not assigning.claimable_items(annotator).exists():
+        return None  # checks only go between regular tasks, never after the last one
+    check = attention.maybe_issue_check(annotator=annotator, regular_votes=regular_votes, now=now)
+    if check is not None:
+        return check
     return assigning.claim_next(annotator, now=now)
 
 
@@ -208,7 +237,11 @@ def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms
         system_left_id=left, system_right_id=right, choice=choice, winner_id=winner,
         response_ms=response_ms, attention_check=assignment.attention_check,
     )
-    WorkItem.objects.filter(id=assignment.work_item_id).update(votes=F("votes") + 1)
+    if assignment.attention_check:
+        if assignment.repeat_of_id is not None:
+            attention.score_check(vote=vote, assignment=assignment)
+    else:
+        WorkItem.objects.filter(id=assignment.work_item_id).update(votes=F("votes") + 1)
     Annotator.objects.filter(id=annotator.id).update(last_seen_at=now)
     return vote, True
 
@@ -261,7 +294,8 @@ def finish(*, annotator: Annotator) -> dict:
         assigning.release_expired(study=study, now=now)
         left = assigning.open_assignments(annotator, now=now).count()
         quota = study.quota_per_annotator
-        if quota is None or done < quota:
+        annotator.refresh_from_db(fields=["excluded"])
+        if not annotator.excluded and (quota is None or _regular_votes(annotator) < quota):
             left += assigning.claimable_items(annotator).count()
         if left:
             raise WorkRemaining(f"{left} tasks are still waiting for this annotator")

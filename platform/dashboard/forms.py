@@ -10,6 +10,7 @@ from studies.services import DEFAULT_QUESTIONS
 STANDARD_CRITERIA = ("overall", "alignment", "quality")
 CRITERION_KEY = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
+QUALITY_FIELDS = ("attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks")
 
 
 class StudyCreateForm(forms.Form):
@@ -39,6 +40,16 @@ class StudyCreateForm(forms.Form):
                                              help_text="Most votes one annotator may give; empty means no limit.")
     assignment_timeout_s = forms.IntegerField(min_value=10, initial=600, label="Assignment time limit (s)",
                                               help_text="A task not voted on within this time is handed out again.")
+    attention_check_rate = forms.FloatField(
+        min_value=0.0, max_value=0.5, initial=0.1, required=False, label="Attention check rate",
+        help_text="Share of tasks that repeat an earlier pair with sides swapped (0 to 0.5; 0 turns checks off).",
+    )
+    attention_min_votes_before_check = forms.IntegerField(
+        min_value=1, max_value=1000, initial=3, required=False, label="Votes before the first check")
+    exclude_after_failed_checks = forms.IntegerField(
+        min_value=0, max_value=1000, initial=2, required=False, label="Exclude after failed checks",
+        help_text="An annotator who fails this many checks is excluded from the results (0 = never).",
+    )
     instructions = forms.CharField(required=False, widget=TEXTAREA)
     consent_text = forms.CharField(required=False, widget=TEXTAREA)
     completion_code = forms.CharField(max_length=64, required=False, help_text="Shown at the end, e.g. for Prolific.")
@@ -100,8 +111,13 @@ class StudyCreateForm(forms.Form):
         """Keyword arguments for ``studies.services.create_study_from_zip`` (besides upload and owner)."""
         data = self.cleaned_data
         names = ("slug", "name", "votes_per_pair", "allow_ties", "quota_per_annotator", "assignment_timeout_s",
-                 "instructions", "consent_text", "completion_code", "redirect_url", "launch", "criteria")
-        return {name: data[name] for name in names}
+                 "instructions", "consent_text", "completion_code", "redirect_url", "launch", "criteria",
+                 "attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks")
+        options = {name: data[name] for name in names}
+        for name in QUALITY_FIELDS:  # left empty: the field's initial value
+            if options[name] is None:
+                options[name] = self.fields[name].initial
+        return options
 
 
 class StatusForm(forms.Form):

@@ -38,6 +38,20 @@ class Study(models.Model):
     completion_code = models.CharField(max_length=64, blank=True)
     redirect_url = models.URLField(blank=True)
 
+    # Quality control (annotate.attention): repeated-pair attention checks.
+    attention_check_rate = models.FloatField(
+        default=0.1, validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="chance (0-0.5) that a request for the next task gets a repeat of an earlier pair, "
+                  "sides swapped; 0 = no checks",
+    )
+    attention_min_votes_before_check = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1)],
+        help_text="regular votes an annotator gives before the first check",
+    )
+    exclude_after_failed_checks = models.PositiveSmallIntegerField(
+        default=2, help_text="failed checks at which an annotator is excluded; 0 = never automatically",
+    )
+
     bundle_name = models.CharField(max_length=200, blank=True)
     manifest = models.JSONField(default=dict, blank=True, help_text="the bundle manifest as imported")
 

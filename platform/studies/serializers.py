@@ -18,11 +18,14 @@ class StudyDetailSerializer(StudyListSerializer):
     criteria = serializers.SerializerMethodField()
     systems = serializers.SerializerMethodField()
     members = serializers.SerializerMethodField()
+    attention_checks = serializers.SerializerMethodField()
 
     class Meta(StudyListSerializer.Meta):
         fields = StudyListSerializer.Meta.fields + [
             "allow_ties", "quota_per_annotator", "assignment_timeout_s", "instructions", "consent_text",
             "completion_code", "redirect_url", "criteria", "systems", "members", "progress", "progress_updated_at",
+            "attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks",
+            "attention_checks",
         ]
         read_only_fields = fields
 
@@ -31,6 +34,11 @@ class StudyDetailSerializer(StudyListSerializer):
 
     def get_systems(self, study):
         return [{"id": s.key, "label": s.label, "metrics": s.metrics} for s in study.systems.all()]
+
+    def get_attention_checks(self, study):
+        from annotate.attention import check_summary
+
+        return check_summary(study)
 
     def get_members(self, study):
         return sorted(study.members.values_list("username", flat=True))

@@ -45,7 +45,9 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
                              votes_per_pair: int = 3, allow_ties: bool = True, quota_per_annotator=None,
                              assignment_timeout_s: int = 600, instructions: str = "", consent_text: str = "",
                              completion_code: str = "", redirect_url: str = "", launch: bool = False,
-                             progress: bool = False) -> Study:
+                             progress: bool = False, attention_check_rate: float = 0.1,
+                             attention_min_votes_before_check: int = 3,
+                             exclude_after_failed_checks: int = 2) -> Study:
     """Validate a bundle directory and import it as a new study, all or nothing.
 
     Parameters
@@ -65,6 +67,13 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
         Start the study live instead of as a draft.
     progress : bool
         Show tqdm progress bars (command line use).
+    attention_check_rate : float
+        0-0.5: chance that a request for the next task gets a repeated-pair attention
+        check (see ``annotate.attention``); 0 turns checks off.
+    attention_min_votes_before_check : int
+        Regular votes an annotator gives before the first check (at least 1).
+    exclude_after_failed_checks : int
+        Failed checks at which an annotator is excluded; 0 = never automatically.
 
     Other parameters are stored on :class:`~studies.models.Study` as they are.
 
@@ -85,6 +94,8 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
     options = _clean_options(slug=slug, owner=owner, name=name, votes_per_pair=votes_per_pair,
                              quota_per_annotator=quota_per_annotator, assignment_timeout_s=assignment_timeout_s,
                              completion_code=completion_code, redirect_url=redirect_url)
+    options.update(_clean_quality_options(attention_check_rate, attention_min_votes_before_check,
+                                          exclude_after_failed_checks))
     criteria = _clean_criteria(criteria)
     spec = load_bundle(Path(bundle_dir), progress=progress)
     copied = CopiedFiles()
@@ -309,6 +320,18 @@ def _clean_criteria(criteria) -> list[dict]:
             raise StudyError(f"criteria[{i}].question: at most 300 characters, got {len(question)}")
         cleaned.append({"key": key, "question": question})
     return cleaned
+
+
+def _clean_quality_options(rate, min_votes, exclude_after) -> dict:
+    try:
+        rate_value = float(rate)
+    except (TypeError, ValueError):
+        raise StudyError(f"attention_check_rate: {rate!r} is not a number") from None
+    if isinstance(rate, bool) or not 0.0 <= rate_value <= 0.5:  # also refuses NaN
+        raise StudyError(f"attention_check_rate: must be between 0 and 0.5, got {rate!r}")
+    return {"attention_check_rate": rate_value,
+            "attention_min_votes_before_check": _int(min_votes, "attention_min_votes_before_check", 1, 1000),
+            "exclude_after_failed_checks": _int(exclude_after, "exclude_after_failed_checks", 0, 1000)}
 
 
 def _int(value, name: str, low: int, high: int | None) -> int:

@@ -35,12 +35,18 @@ def worker(tmp_path):
     queue = f"generation-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "CELERY_BROKER_URL": REDIS, "CELERY_RESULT_BACKEND": REDIS, "GENERATION_CELERY_QUEUE": queue,
            "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # a plain generation worker, not the platform's
     log = open(tmp_path / "worker.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "generation.tasks", "worker", "--pool", "solo",
                              "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
                              "--loglevel", "INFO"], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
+        deadline = time.monotonic() + 180
+        while "ready." not in (tmp_path / "worker.log").read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the Celery worker did not start:\n" + (tmp_path / "worker.log").read_text()[-3000:])
+            time.sleep(0.5)
         yield queue
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -65,7 +71,7 @@ def test_a_worker_generates_the_chunks_and_writes_the_manifest(tmp_path, worker)
     tasks.app.conf.update(broker_url=REDIS, result_backend=REDIS, task_default_queue=worker)
     try:
         result = tasks.submit(str(out), chunk_size=2)
-        assert result.get(timeout=240) == 6
+        assert result.get(timeout=180) == 6
     finally:
         tasks.app.conf.update(broker_url="memory://", result_backend="cache+memory://", task_default_queue="generation")
     m = validate_bundle(out)

@@ -91,3 +91,23 @@ def imported_study(owner, bundle_dir):
 def _fast_password_hashing(settings):
     """Added by P1: PBKDF2 costs ~0.7 s per user on this CPU; tests don't need slow hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# -- added for quality control (annotate.attention) --
+
+class _NeverCheckRng:
+    """Draws 1.0, so no attention check is ever handed out (every rate is at most 0.5)."""
+
+    def random(self) -> float:
+        return 1.0
+
+    def choice(self, seq):
+        return seq[0]
+
+
+@pytest.fixture(autouse=True)
+def _no_attention_checks_unless_asked(monkeypatch):
+    """Attention checks are drawn at random; tests written without them in mind must stay
+    deterministic, so the draw never fires unless a test installs its own ``annotate.attention._rng``
+    (see test_attention_checks.py)."""
+    monkeypatch.setattr("annotate.attention._rng", _NeverCheckRng())

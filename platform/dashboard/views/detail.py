@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from annotate.attention import check_summary
 from studies.access import get_study_for_user
 from studies.export import EXPORT_FORMATS
 
@@ -30,6 +31,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "export_formats": list(EXPORT_FORMATS),
         "members": study.members.order_by("username"),
         "is_owner": study.owner_id == request.user.pk or request.user.is_superuser,
+        "checks": check_summary(study),
         "panel_template": optional_template("results/_panel.html"),
     }
     return render(request, "dashboard/study_detail.html", context)

@@ -27,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--completion-code", default="")
         parser.add_argument("--redirect-url", default="")
         parser.add_argument("--launch", action="store_true", help="make the study live at once")
+        parser.add_argument("--attention-check-rate", type=float, default=0.1,
+                            help="0-0.5: share of requests that get a repeated-pair attention check (0 = off)")
+        parser.add_argument("--attention-min-votes", type=int, default=3,
+                            help="regular votes an annotator gives before the first attention check")
+        parser.add_argument("--exclude-after-failed-checks", type=int, default=2,
+                            help="failed attention checks at which an annotator is excluded (0 = never)")
 
     def handle(self, *args, **opts):
         owner = _owner(opts["owner"])
@@ -39,6 +45,9 @@ class Command(BaseCommand):
                 instructions=_text(opts["instructions"]), consent_text=_text(opts["consent"]),
                 completion_code=opts["completion_code"], redirect_url=opts["redirect_url"],
                 launch=opts["launch"], progress=opts["verbosity"] > 0,
+                attention_check_rate=opts["attention_check_rate"],
+                attention_min_votes_before_check=opts["attention_min_votes"],
+                exclude_after_failed_checks=opts["exclude_after_failed_checks"],
             )
         except StudyError as exc:
             raise CommandError(f"bundle refused, nothing imported: {exc}") from None
