@@ -71,8 +71,10 @@ def encode_votes(votes: pd.DataFrame, extra_systems=()) -> EncodedVotes:
     right_cats = votes["system_right"].cat.categories
     systems = pd.Index(sorted(set(left_cats) | set(right_cats) | {str(s) for s in extra_systems}))
     criteria = pd.Index(sorted(votes["criterion"].cat.categories))
-    annotators = votes["annotator"].cat.categories
-    prompts = votes["prompt"].cat.categories
+    # Sorted, so cluster indices (and so seeded bootstraps) do not depend on row
+    # order or on the file format the votes came from.
+    annotators = pd.Index(sorted(votes["annotator"].cat.categories))
+    prompts = pd.Index(sorted(votes["prompt"].cat.categories))
     left = _codes(votes["system_left"], systems).astype(np.int32)
     right = _codes(votes["system_right"], systems).astype(np.int32)
     choice_cats = votes["choice"].cat.categories
@@ -89,8 +91,8 @@ def encode_votes(votes: pd.DataFrame, extra_systems=()) -> EncodedVotes:
         annotators=tuple(annotators), prompts=tuple(prompts),
         criterion=_codes(votes["criterion"], criteria).astype(np.int32),
         a=a, b=b, outcome=outcome, choice=choice,
-        annotator=votes["annotator"].cat.codes.to_numpy().astype(np.int32),
-        prompt=votes["prompt"].cat.codes.to_numpy().astype(np.int32),
+        annotator=_codes(votes["annotator"], annotators).astype(np.int32),
+        prompt=_codes(votes["prompt"], prompts).astype(np.int32),
         seed=votes["seed"].to_numpy(np.int64),
         attention_check=votes["attention_check"].to_numpy(bool),
         annotator_excluded=votes["annotator_excluded"].to_numpy(bool),
