@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -15,7 +14,6 @@ urlpatterns = [
     path("", include("results.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served as a folder, not even with DEBUG: images reach
+# annotators only through signed, opaque links (annotate.image_links) and reports
+# reach researchers only through views that check access (results.views).

@@ -49,3 +49,17 @@ def test_a_superuser_sees_every_study(two_studies):
 def test_anonymous_and_missing_users_see_nothing(two_studies):
     assert not studies_for_user(AnonymousUser()).exists()
     assert not studies_for_user(None).exists()
+
+
+def test_media_files_are_not_served_as_a_folder_even_with_debug(settings):
+    import importlib
+
+    import qsched_platform.urls as root_urls
+
+    settings.DEBUG = True
+    try:
+        patterns = importlib.reload(root_urls).urlpatterns  # the url list as built under DEBUG
+        assert not [p for p in patterns if str(p.pattern).startswith(("media", "^media"))]
+    finally:
+        settings.DEBUG = False
+        importlib.reload(root_urls)
