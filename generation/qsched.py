@@ -178,10 +178,7 @@ class QSched(SchedulerMixin, ConfigMixin):
         def step(*args, **kwargs):
             bound = step_sig.bind(*args, **kwargs)
             args_ = bound.arguments
-            if inner.step_index is None and hasattr(inner, "_init_step_index"):
-                # The step index is set lazily inside step(); set it the same way now.
-                inner._init_step_index(args_.get("timestep"))
-            index = inner.step_index if inner.step_index is not None else 0
+            index = self._step_index_for(args_.get("timestep"))
             c_x, c_theta = self._per_step(index)
             model_output, sample = args_["model_output"], args_["sample"]
             if upcast:
@@ -195,6 +192,23 @@ class QSched(SchedulerMixin, ConfigMixin):
 
         object.__setattr__(self, "set_timesteps", set_timesteps)
         object.__setattr__(self, "step", step)
+
+    def _step_index_for(self, timestep) -> int:
+        """Index of the step about to run, resolved even before the scheduler's first step."""
+        inner = self.scheduler
+        if hasattr(type(inner), "step_index") or "_step_index" in vars(inner):
+            if inner.step_index is None and hasattr(inner, "_init_step_index"):
+                # Stock schedulers set the index lazily inside step(); set it the same way now.
+                inner._init_step_index(timestep)
+            if inner.step_index is not None:
+                return int(inner.step_index)
+        # Schedulers without a step index (e.g. DDIM): the position of the timestep.
+        timesteps = inner.timesteps
+        t = timestep.to(timesteps.device) if isinstance(timestep, torch.Tensor) else torch.tensor(timestep)
+        matches = (timesteps == t).nonzero()
+        if len(matches) == 0:
+            raise ValueError(f"timestep {timestep} is not in the scheduler's timesteps; call set_timesteps first")
+        return int(matches[0])
 
     def _per_step(self, index: int) -> tuple[float, float]:
         n = len(self.scheduler.timesteps)

@@ -6,11 +6,12 @@ from .models import Annotator, AnnotatorSession, Assignment, Vote
 
 @admin.register(Annotator)
 class AnnotatorAdmin(admin.ModelAdmin):
-    list_display = ("pseudonym", "study", "external_id", "excluded", "created_at", "last_seen_at")
+    list_display = ("pseudonym", "study", "external_id", "excluded", "checks_passed", "checks_failed", "created_at",
+                    "last_seen_at")
     list_filter = ("study", "excluded")
     search_fields = ("pseudonym", "external_id", "crowd_session_id")
     list_editable = ("excluded",)
-    readonly_fields = ("created_at", "last_seen_at")
+    readonly_fields = ("created_at", "last_seen_at", "checks_passed", "checks_failed")
 
 
 @admin.register(AnnotatorSession)
@@ -26,14 +27,15 @@ class AssignmentAdmin(admin.ModelAdmin):
     list_display = ("public_id", "annotator", "work_item", "status", "attention_check", "issued_at", "expires_at")
     list_filter = ("status", "attention_check", "work_item__study")
     list_select_related = ("annotator", "work_item")
-    raw_id_fields = ("annotator", "work_item", "left_image", "right_image")
+    raw_id_fields = ("annotator", "work_item", "left_image", "right_image", "repeat_of")
     search_fields = ("public_id", "annotator__pseudonym")
     readonly_fields = ("public_id", "issued_at")
 
 
 @admin.register(Vote)
 class VoteAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "study", "annotator", "criterion", "choice", "winner", "response_ms", "created_at")
+    list_display = ("public_id", "study", "annotator", "criterion", "choice", "winner", "response_ms",
+                    "attention_check", "check_passed", "created_at")
     list_filter = ("study", "choice", "attention_check")
     list_select_related = ("study", "annotator", "criterion", "winner")
     raw_id_fields = ("assignment", "annotator", "comparison", "criterion", "system_left", "system_right", "winner")

@@ -169,3 +169,25 @@ def test_the_contract_check_refuses_a_link_leading_out(tmp_path):
     os.symlink(outside / "x.png", bundle / "images" / "link.png")
     with pytest.raises(BundleError, match="leads outside the bundle through a link"):
         validate_bundle(bundle)
+
+
+def test_per_system_fid_uses_the_given_reference_and_feature_extractor(tmp_path, systems):
+    from PIL import Image
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(ref / f"{i}.png")
+
+    def mean_rgb(images):
+        return np.stack([np.asarray(im, np.float64).mean(axis=(0, 1)) / 255 for im in images])
+
+    m = write_bundle(tmp_path / "b", "fid", systems[:2], PROMPTS, [0, 1, 2], fid_reference=ref, fid_extractor=mean_rgb,
+                     batch_size=6, **CALL)
+    from generation.fid import fid_between
+
+    for s in m["systems"]:
+        files = [tmp_path / "b" / i["path"] for i in m["images"] if i["system"] == s["id"]]
+        assert s["metrics"]["fid"] == pytest.approx(fid_between(files, ref, mean_rgb, progress=False))
+        assert s["metrics"]["fid"] > 0

@@ -121,3 +121,17 @@ def test_scheme_none_changes_nothing():
 def test_bad_options_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         quantize_denoiser(_mlp(), **kwargs)
+
+
+def test_a_flux_transformer_is_quantized_and_its_pipeline_still_runs():
+    import numpy as np
+
+    from tests.generation.tiny import run_flux, tiny_flux_pipeline
+
+    pipe = tiny_flux_pipeline()
+    before = run_flux(pipe, steps=2)
+    r = quantize_denoiser(pipe.transformer, "w4a8", group_size=8)
+    after = run_flux(pipe, steps=2)
+    assert r.backend == "torchao" and len(r.quantized) > 10
+    assert r.bytes_after_packed < r.bytes_after_memory < r.bytes_before
+    assert np.isfinite(after).all() and 0 < np.abs(after - before).mean() < 0.2

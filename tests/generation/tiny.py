@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from diffusers import (
     AutoencoderKL,
+    DDIMScheduler,
     EulerAncestralDiscreteScheduler,
     FlowMatchEulerDiscreteScheduler,
     FluxPipeline,
@@ -64,6 +65,7 @@ def tiny_vae() -> AutoencoderKL:
 
 
 SD_SCHEDULERS = {
+    "ddim": lambda: DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, steps_offset=1),
     "tcd": lambda: TCDScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, timestep_spacing="trailing", steps_offset=1),
     "lcm": lambda: LCMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, steps_offset=1),
     "euler_a": lambda: EulerAncestralDiscreteScheduler(
