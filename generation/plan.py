@@ -113,10 +113,12 @@ def finalize(out_dir, jaq=None, fid_extractor=None, progress: bool = True) -> di
     """Score and write the manifest of a fully generated plan."""
     plan = load_plan(out_dir)
     jaq = jaq if jaq is not None else build_jaq(plan["jaq"])
-    systems = [{"id": s["id"], "label": s["label"],
-                "config": {k: v for k, v in s.items() if k not in ("id", "label")} | {"source": plan["source"],
-                                                                                      "call": plan["call"]}}
-               for s in plan["systems"]]
+    systems = []
+    for s in plan["systems"]:
+        config = {k: v for k, v in s.items() if k not in ("id", "label")}
+        config |= dict(s["qsched"] or {})  # c_x / c_theta at the top, as in the contract's example
+        systems.append({"id": s["id"], "label": s["label"],
+                        "config": config | {"source": plan["source"], "call": plan["call"]}})
     return finalize_bundle(out_dir, plan["name"], systems, plan["prompts"], plan["seeds"], jaq=jaq,
                            fid_reference=plan["fid_reference"], fid_extractor=fid_extractor,
                            comparisons=plan["comparisons"], progress=progress)

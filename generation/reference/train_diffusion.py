@@ -98,9 +98,13 @@ def _encode_latents(vae, x_all: torch.Tensor) -> torch.Tensor:
 
 
 def train_unet(steps: int | None = None, max_minutes: float | None = None,
-               out: Path = DEFAULT_PIPELINE, vae_dir: Path = VAE_DIR) -> dict:
-    """Stage 2: train UNet + text encoder with v-prediction on cached latents; save the pipeline."""
-    from diffusers import AutoencoderKL, DDPMScheduler
+               out: Path = DEFAULT_PIPELINE, vae_dir: Path = VAE_DIR, resume: bool = False) -> dict:
+    """Stage 2: train UNet + text encoder with v-prediction on cached latents; save the pipeline.
+
+    With ``resume`` it continues from the (EMA) weights of the pipeline already in ``out``.
+    """
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel
 
     cfg = _hp()
     hp, d, s = cfg["unet"], cfg["data"], cfg["scheduler"]
@@ -113,7 +117,16 @@ def train_unet(steps: int | None = None, max_minutes: float | None = None,
     ids_all = tok(captions, padding="max_length", max_length=tok.model_max_length,
                   truncation=True, return_tensors="pt").input_ids
     empty = tok([""], padding="max_length", max_length=tok.model_max_length, return_tensors="pt").input_ids
-    unet, text_encoder = build_unet(), build_text_encoder()
+    previous: list = []
+    if resume:
+        unet = UNet2DConditionModel.from_pretrained(out, subfolder="unet")
+        text_encoder = CLIPTextModel.from_pretrained(out, subfolder="text_encoder")
+        info = json.loads((Path(out) / "training.json").read_text())
+        previous = info.get("runs") or [info]
+    else:
+        unet, text_encoder = build_unet(), build_text_encoder()
+    unet.train()
+    text_encoder.train()
     noise_sched = DDPMScheduler(num_train_timesteps=s["num_train_timesteps"], beta_start=s["beta_start"],
                                 beta_end=s["beta_end"], beta_schedule=s["beta_schedule"],
                                 prediction_type=hp["prediction_type"])
@@ -148,13 +161,16 @@ def train_unet(steps: int | None = None, max_minutes: float | None = None,
         losses.append(loss.item())
         bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
         if (step + 1) % 500 == 0:
-            _save(out.parent / "checkpoint", vae, ema_text, tok, ema_unet)
+            _save(CACHE_DIR / "checkpoint", vae, ema_text, tok, ema_unet)
         if max_minutes and time.time() - t0 > 60 * max_minutes:
             break
     _save(out, vae, ema_text, tok, ema_unet)
     summary = {"steps": done, "batch_size": hp["batch_size"], "train_seconds": round(time.time() - t0, 1),
                "final_loss_avg50": round(sum(losses[-50:]) / len(losses[-50:]), 4),
                "torch_threads": torch.get_num_threads()}
+    runs = [{k: v for k, v in r.items() if k != "runs"} for r in previous] + [dict(summary)]
+    summary |= {"total_steps": sum(r["steps"] for r in runs),
+                "total_train_seconds": round(sum(r["train_seconds"] for r in runs), 1), "runs": runs}
     (Path(out) / "training.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -170,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=None, help="override configs/train.json")
     p.add_argument("--max-minutes", type=float, default=None, help="stop the stage after this long")
     p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--resume", action="store_true", help="vae: continue from the saved autoencoder")
+    p.add_argument("--resume", action="store_true", help="continue from the saved autoencoder / pipeline")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (1 is fastest on a shared CPU: OpenMP threads spin when oversubscribed)")
     a = p.parse_args(argv)
@@ -178,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     if a.stage == "vae":
         summary = train_vae(a.steps, a.max_minutes, a.out or VAE_DIR, resume=a.resume)
     else:
-        summary = train_unet(a.steps, a.max_minutes, a.out or DEFAULT_PIPELINE)
+        summary = train_unet(a.steps, a.max_minutes, a.out or DEFAULT_PIPELINE, resume=a.resume)
     print(json.dumps(summary, indent=2))
 
 

@@ -28,8 +28,10 @@ def compute_progress(study: Study) -> dict:
         criterion, with its question), ``annotators_total`` (annotators who joined),
         ``annotators_active`` (voted in the last 10 minutes), ``pair_table`` (per criterion and
         system pair a/b as listed in the bundle: a_wins, b_wins, ties) and ``computed_at``.
-        The pair table counts only votes that are not attention checks, from annotators not
-        excluded (contract section 3); the counts of collected votes include all.
+        ``collected`` counts the regular votes that fill the target (from any annotator;
+        attention checks are counted apart in ``attention_checks``). The pair table counts
+        only votes that are not attention checks, from annotators not excluded (contract
+        section 3).
     """
     from annotate.models import Annotator, Vote
 
@@ -37,8 +39,8 @@ def compute_progress(study: Study) -> dict:
     k = study.votes_per_pair
     items = dict(WorkItem.objects.filter(study=study).values("criterion").annotate(n=Count("id"))
                  .values_list("criterion", "n"))
-    votes = dict(Vote.objects.filter(study=study).values("criterion").annotate(n=Count("id"))
-                 .values_list("criterion", "n"))
+    votes = dict(Vote.objects.filter(study=study, attention_check=False).values("criterion")
+                 .annotate(n=Count("id")).values_list("criterion", "n"))
     by_criterion = [{"criterion": c.key, "question": c.question, "collected": votes.get(c.id, 0),
                      "target": items.get(c.id, 0) * k}
                     for c in Criterion.objects.filter(study=study).order_by("position", "id")]
@@ -46,6 +48,7 @@ def compute_progress(study: Study) -> dict:
         "target": sum(row["target"] for row in by_criterion),
         "collected": sum(row["collected"] for row in by_criterion),
         "by_criterion": by_criterion,
+        "attention_checks": Vote.objects.filter(study=study, attention_check=True).count(),
         "annotators_total": Annotator.objects.filter(study=study).count(),
         "annotators_active": Vote.objects.filter(study=study, created_at__gte=now - ACTIVE_WINDOW)
                                          .values("annotator").distinct().count(),

@@ -41,6 +41,8 @@ def test_bundle_command_writes_a_valid_bundle_and_resumes(saved_pipeline, tmp_pa
     m = validate_bundle(out)
     assert [s["id"] for s in m["systems"]] == ["fp32", "w4a8", "w4a8-qsched"]
     assert m["systems"][2]["config"]["qsched"] == {"c_x": [1.05, 1.0], "c_theta": [0.95, 1.0]}
+    assert (m["systems"][2]["config"]["c_x"], m["systems"][2]["config"]["c_theta"]) == ([1.05, 1.0], [0.95, 1.0])
+    assert "c_x" not in m["systems"][1]["config"]
     assert len(m["images"]) == 12 and all("jaq" in i["metrics"] for i in m["images"])
     assert m["comparisons"] == [{"a": "w4a8-qsched", "b": "w4a8"}]
     stamps = {p: p.stat().st_mtime_ns for p in (out / "images").rglob("*.png")}
