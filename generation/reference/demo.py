@@ -34,6 +34,9 @@ class _Upscaled:
     def __init__(self, pipe, factor: int):
         self.pipe, self.factor = pipe, factor
 
+    def __getattr__(self, name):  # scheduler, components, ...: the wrapped pipeline's
+        return getattr(self.pipe, name)
+
     def __call__(self, *args, **kwargs):
         out = self.pipe(*args, **kwargs)
         if self.factor > 1:

@@ -112,7 +112,7 @@ def load_pipeline(path: str | Path = DEFAULT_PIPELINE, scheduler: str | None = N
         raise FileNotFoundError(
             f"no reference pipeline at {path} (model_index.json missing); train it with "
             "`python -m generation.reference.train_diffusion`")
-    pipe = DiffusionPipeline.from_pretrained(path, torch_dtype=dtype, local_files_only=True)
+    pipe = DiffusionPipeline.from_pretrained(path, dtype=dtype, local_files_only=True)
     if scheduler is not None:
         pipe.scheduler = build_scheduler(scheduler)
     pipe.set_progress_bar_config(disable=True)

@@ -115,7 +115,8 @@ def _row(name, m, nbytes):
 
 
 def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CACHE_DIR / "results",
-        strategy: str = "coarse-to-fine", include_conv_rows: bool = True, save_qsched: bool = True) -> dict:
+        strategy: str = "coarse-to-fine", include_conv_rows: bool = True, save_qsched: bool = True,
+        k: float = 2.0) -> dict:
     """Measure every system; returns the results dict (also written to ``out``)."""
     from generation.calibrate import calibrate
     from generation.fid import feature_statistics
@@ -126,14 +127,14 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CA
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     scorer = load_scorer()
-    jaq = make_jaq(scorer)
+    jaq = make_jaq(scorer, k=k)
     scenes = world.distinct_scenes(n_prompts, seed=1234, split="heldout")
     prompts = [s.caption for s in scenes]
     calib_prompts = [s.caption for s in world.distinct_scenes(5, seed=CALIBRATION_SEED, split="train")]
     ref_stats = feature_statistics(reference_features(scorer, scenes))
     fp32 = load_pipeline(path)
     results: dict = {"prompts": prompts, "seeds": list(seeds), "calibration_prompts": calib_prompts,
-                     "steps": DEFAULT_STEPS, "guidance": DEFAULT_GUIDANCE, "systems": {}}
+                     "steps": DEFAULT_STEPS, "guidance": DEFAULT_GUIDANCE, "jaq_k": k, "systems": {}}
     fp32_bytes = sum(p.numel() * p.element_size() for p in fp32.unet.parameters())
     m, _ = evaluate_system(fp32, scorer, jaq, prompts, seeds, ref_stats)
     results["systems"]["fp32"] = {"label": "FP32", "metrics": m, "unet_bytes": fp32_bytes}
@@ -192,13 +193,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=CACHE_DIR / "results")
     p.add_argument("--no-save-qsched", action="store_true",
                    help="do not overwrite the shipped weights/qsched.json used by the demo")
+    p.add_argument("--k", type=float, default=2.0, help="JAQ weight of the quality term (0: alignment only)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     a = p.parse_args(argv)
     if a.prompts < 2:
         raise SystemExit(f"--prompts must be >= 2, got {a.prompts}")
     torch.set_num_threads(a.threads)
     r = run(a.pipeline, a.prompts, tuple(a.seeds), a.out, a.strategy, not a.no_conv_rows,
-            save_qsched=not a.no_save_qsched)
+            save_qsched=not a.no_save_qsched, k=a.k)
     print(r["table"])
     for sid, v in r["systems"].items():
         extra = {k: v[k] for k in ("c_x", "c_theta", "calibration_jaq_range", "calibration_jaq_at_identity",
