@@ -65,7 +65,7 @@ cat <<INFO
   Annotator link:   http://127.0.0.1:$PORT/a/demo/
   Researcher page:  http://127.0.0.1:$PORT/   (login: $(sed -n 1p "$CREDS") / $(sed -n 2p "$CREDS"))
 
-  The demo images are drawn stand-ins (scripts/make_demo_bundle.py), not model output.
+  The demo images come from the project's own small reference model (generation/reference/).
   Press Ctrl-C to stop the web server and the worker.
 
 INFO

@@ -17,15 +17,16 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(scope="module")
-def drawn(tmp_path_factory) -> Path:
-    return load_demo_command.build_demo_bundle(tmp_path_factory.mktemp("drawn") / "bundle")
+def generated(tmp_path_factory) -> Path:
+    """The bundle as load_demo generates it (the reference model on the CPU, once per module)."""
+    return load_demo_command.build_demo_bundle(tmp_path_factory.mktemp("generated") / "bundle", progress=False)
 
 
 @pytest.fixture
-def drawn_once(drawn, monkeypatch):
-    """Hand out copies of one drawing (the drawing itself is tested in test_demo_script)."""
+def generated_once(generated, monkeypatch):
+    """Hand out copies of that one bundle instead of generating it again."""
     monkeypatch.setattr(load_demo_command, "build_demo_bundle",
-                        lambda out: shutil.copytree(drawn, out, dirs_exist_ok=True))
+                        lambda out: shutil.copytree(generated, out, dirs_exist_ok=True))
 
 
 def load_demo(tmp_path: Path) -> str:
@@ -36,7 +37,7 @@ def load_demo(tmp_path: Path) -> str:
 
 
 @pytest.mark.django_db
-def test_it_creates_the_researcher_and_a_live_demo_study(tmp_path):
+def test_it_creates_the_researcher_and_a_live_demo_study(tmp_path, generated_once):
     output = load_demo(tmp_path)
     username, password = (tmp_path / "creds.txt").read_text().split()
     assert username == "researcher" and len(password) >= 12
@@ -44,26 +45,28 @@ def test_it_creates_the_researcher_and_a_live_demo_study(tmp_path):
     assert authenticate(username="researcher", password=password) is not None
     study = Study.objects.get(slug="demo")
     assert (study.owner.username, study.status) == ("researcher", "live")
-    assert study.systems.count() == 3 and study.prompts.count() == 8
-    assert Image.objects.filter(study=study).count() == 8 * 3 * 2
-    # 3 listed pairs x 8 prompts x 2 seeds comparisons, 2 criteria each
-    assert WorkItem.objects.filter(study=study).count() == 3 * 8 * 2 * 2
-    assert "drawn stand-in" in study.name and study.bundle_name == "demo-drawn-stand-in"
+    assert sorted(study.systems.values_list("key", flat=True)) == ["fp32", "w4a8", "w4a8-qsched"]
+    assert study.prompts.count() == 12
+    assert Image.objects.filter(study=study).count() == 12 * 3 * 2
+    # 3 listed pairs x 12 prompts x 2 seeds comparisons, 2 criteria each
+    assert WorkItem.objects.filter(study=study).count() == 3 * 12 * 2 * 2
+    assert study.bundle_name == "reference-shapes-w4a8"
+    assert all("jaq" in s.metrics and "fid" in s.metrics for s in study.systems.all())
 
 
 @pytest.mark.django_db
-def test_running_it_again_keeps_the_user_the_password_and_the_study(tmp_path, drawn_once):
+def test_running_it_again_keeps_the_user_the_password_and_the_study(tmp_path, generated_once):
     load_demo(tmp_path)
     first = (Study.objects.get(slug="demo").pk, (tmp_path / "creds.txt").read_text())
     output = load_demo(tmp_path)
     assert (Study.objects.get(slug="demo").pk, (tmp_path / "creds.txt").read_text()) == first
     assert Study.objects.count() == 1 and get_user_model().objects.count() == 1
-    assert Image.objects.count() == 48
+    assert Image.objects.count() == 72
     assert "already exists" in output
 
 
 @pytest.mark.django_db
-def test_a_researcher_whose_password_drifted_gets_the_saved_one_back(tmp_path, drawn_once):
+def test_a_researcher_whose_password_drifted_gets_the_saved_one_back(tmp_path, generated_once):
     load_demo(tmp_path)
     user = get_user_model().objects.get(username="researcher")
     user.set_password("something-else")
@@ -71,3 +74,16 @@ def test_a_researcher_whose_password_drifted_gets_the_saved_one_back(tmp_path, d
     load_demo(tmp_path)
     password = (tmp_path / "creds.txt").read_text().split()[1]
     assert authenticate(username="researcher", password=password) is not None
+
+
+def test_the_generated_bundle_passes_the_platform_checks_and_its_systems_differ(generated):
+    import json
+
+    from studies.bundle import load_bundle
+
+    spec = load_bundle(generated)
+    assert len(spec.images) == 12 * 3 * 2
+    shas: dict[tuple, set] = {}
+    for image in json.loads((generated / "manifest.json").read_text())["images"]:
+        shas.setdefault((image["prompt"], image["seed"]), set()).add(image["sha256"])
+    assert len(shas) == 24 and all(len(found) == 3 for found in shas.values())

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from scripts.make_demo_bundle import build_demo_bundle  # later: from generation.reference.demo import build_demo_bundle
+from generation.reference.demo import build_demo_bundle
 from studies.models import Study
 from studies.services import DEFAULT_QUESTIONS, StudyError, create_study_from_bundle
 
@@ -23,14 +23,15 @@ DEMO_CONSENT = (
 
 
 class Command(BaseCommand):
-    help = ("Create the researcher account and the demo study (bundle drawn by scripts/make_demo_bundle.py), "
+    help = ("Create the researcher account and the demo study (bundle generated on the CPU by the project's "
+            "reference model: FP32, W4A8 and W4A8 + Q-Sched), "
             "launched. Safe to run again: existing user and study are kept.")
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="researcher")
         parser.add_argument("--slug", default="demo")
         parser.add_argument("--bundle-dir", type=Path, default=None,
-                            help="where to draw the bundle (default: <var>/demo-bundle)")
+                            help="where to generate the bundle (default: <var>/demo-bundle)")
         parser.add_argument("--credentials-file", type=Path, default=None,
                             help="where the generated password is kept (default: <var>/demo-credentials.txt)")
 
@@ -63,13 +64,13 @@ class Command(BaseCommand):
         return password
 
     def _create_study(self, slug: str, username: str, bundle_dir: Path) -> Study:
-        self.stdout.write(f"drawing the demo bundle into {bundle_dir}")
+        self.stdout.write(f"generating the demo bundle with the reference model into {bundle_dir}")
         build_demo_bundle(bundle_dir)
         owner = get_user_model().objects.get(username=username)
         try:
             with transaction.atomic():
                 return create_study_from_bundle(
-                    bundle_dir=bundle_dir, slug=slug, owner=owner, name="Demo: W4A8 vs Q-Sched (drawn stand-in)",
+                    bundle_dir=bundle_dir, slug=slug, owner=owner, name="Demo: reference model, FP32 vs W4A8 vs W4A8 + Q-Sched",
                     criteria=[{"key": key, "question": DEFAULT_QUESTIONS[key]} for key in DEMO_CRITERIA],
                     votes_per_pair=3, allow_ties=True, quota_per_annotator=40, instructions=DEMO_INSTRUCTIONS,
                     consent_text=DEMO_CONSENT, completion_code="DEMO-THANKS", launch=True, progress=True,
