@@ -167,15 +167,21 @@ def _entries(manifest: dict, key: str) -> list:
     return value
 
 
+def _unique_id(entry: dict, where: str, seen: dict, index: int, key: str) -> str:
+    """The entry's ``id``, refused when an earlier entry of ``manifest[key]`` has it too."""
+    value = _id(entry, where, "id")
+    if value in seen:
+        raise BundleError(where, "id", f"duplicate {key[:-1]} id {value!r} (also {key}[{seen[value]}])")
+    seen[value] = index
+    return value
+
+
 def _systems(manifest: dict) -> list[SystemSpec]:
     systems, seen = [], {}
     for i, entry in enumerate(_entries(manifest, "systems")):
         where = f"systems[{i}]"
         _object(entry, where)
-        key = _id(entry, where, "id")
-        if key in seen:
-            raise BundleError(where, "id", f"duplicate system id {key!r} (also systems[{seen[key]}])")
-        seen[key] = i
+        key = _unique_id(entry, where, seen, i, "systems")
         systems.append(SystemSpec(key=key, label=_optional_str(entry, where, "label", MAX_LABEL),
                                   metrics=_optional_metrics(entry, where),
                                   config=_optional_dict(entry, where, "config")))
@@ -189,10 +195,7 @@ def _prompts(manifest: dict) -> list[PromptSpec]:
     for i, entry in enumerate(_entries(manifest, "prompts")):
         where = f"prompts[{i}]"
         _object(entry, where)
-        key = _id(entry, where, "id")
-        if key in seen:
-            raise BundleError(where, "id", f"duplicate prompt id {key!r} (also prompts[{seen[key]}])")
-        seen[key] = i
+        key = _unique_id(entry, where, seen, i, "prompts")
         text = entry.get("text")
         if not isinstance(text, str) or not text.strip():
             raise BundleError(where, "text", f"must be a non-empty string, got {_kind(text)}")
