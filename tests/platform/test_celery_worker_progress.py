@@ -51,7 +51,8 @@ def broker(tmp_path):
         folder = tmp_path / "broker"
         folder.mkdir()
         conn = kombu.Connection("filesystem://", transport_options={
-            "data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False})
+            "data_folder_in": str(folder), "data_folder_out": str(folder),
+            "control_folder": str(folder / "control"), "store_processed": False})
         env["QSCHED_BROKER_DIR"] = str(folder)
     else:
         conn = kombu.Connection(url)
