@@ -23,6 +23,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from generation.images import ensure_writable_dir, generate_images, save_png_atomic, sha256_file
+from generation.jaq import equal_weight_batches
 from generation.manifest import BUNDLE_FORMAT, BundleError, check_id, validate_bundle
 
 __all__ = ["System", "BundleError", "prompt_records", "generate_system", "finalize_bundle", "write_bundle",
@@ -224,7 +225,11 @@ def finalize_bundle(out_dir, name: str, systems: Sequence[dict], prompts: Sequen
     ----------
     systems : list of {"id", "label", "config"}
     jaq : generation.jaq.JAQ, optional
-        Per-image JAQ/clip_score/iqa (cached in the state files) and per-system means.
+        Per-image JAQ/clip_score/iqa (cached in the state files together with
+        what scored them; a different scorer scores again) and the per-system
+        criterion over all of a system's images (``JAQ.aggregate``: for the
+        paper's form the log of the mean CLIPScore, not the mean of per-image
+        values).
     fid_reference : path, optional
         Reference image folder or ``.npz`` statistics: per-system ``fid``.
     fid_extractor : callable, optional
@@ -244,55 +249,80 @@ def finalize_bundle(out_dir, name: str, systems: Sequence[dict], prompts: Sequen
     if len(set(ids)) != len(ids):
         raise ValueError(f"duplicate system ids in {ids}")
     comps = _comparisons(comparisons, ids)
-    images, by_system = [], {}
-    for s in systems:
-        entries = []
-        for rec, seed in itertools.product(records, seeds):
-            rel = image_path(s["id"], rec["id"], seed)
-            state = _intact(root, rel)
-            if state is None:
-                raise ValueError(f"image {rel!r} of system {s['id']!r} is missing or damaged; run generation first")
-            entries.append({"system": s["id"], "prompt": rec["id"], "seed": seed, "path": rel,
-                            "sha256": state["sha256"], "metrics": state.get("metrics", {}), "_text": rec["text"]})
-        by_system[s["id"]] = entries
-        images += entries
+    by_system = {s["id"]: _collect_images(root, s["id"], records, seeds) for s in systems}
+    images = [e for s in systems for e in by_system[s["id"]]]
     if jaq is not None:
-        todo = [e for e in images if "jaq" not in e["metrics"]]
-        for i in tqdm(range(0, len(todo), batch_size), desc="JAQ", unit="batch", disable=not progress):
-            batch = todo[i:i + batch_size]
-            ims = []
-            for e in batch:
-                with Image.open(root / e["path"]) as im:
-                    ims.append(im.convert("RGB"))
-            for e, metrics in zip(batch, jaq.score(ims, [e["_text"] for e in batch]).per_image()):
-                e["metrics"] = metrics
-                _write_json_atomic(_state_path(root, e["path"]), {"sha256": e["sha256"], "metrics": metrics})
-    manifest_systems = []
-    for s in systems:
-        entries = by_system[s["id"]]
-        metrics = {}
-        for key in ("jaq", "clip_score", "iqa"):
-            m = _mean([e["metrics"].get(key) for e in entries])
-            if m is not None:
-                metrics[key] = m
-        if fid_reference is not None:
-            from generation.fid import fid_between
-
-            metrics["fid"] = fid_between([root / e["path"] for e in entries], fid_reference, extractor=fid_extractor,
-                                         progress=progress)
-        manifest_systems.append({"id": s["id"], "label": s.get("label", s["id"]), "metrics": metrics,
-                                 "config": s.get("config", {})})
+        _score_images(root, images, jaq, batch_size, progress)
     manifest = {
         "format": BUNDLE_FORMAT,
         "name": name,
-        "systems": manifest_systems,
+        "systems": [{"id": s["id"], "label": s.get("label", s["id"]),
+                     "metrics": _system_metrics(root, by_system[s["id"]], jaq, fid_reference, fid_extractor, progress),
+                     "config": s.get("config", {})} for s in systems],
         "prompts": records,
-        "images": [{k: v for k, v in e.items() if k != "_text"} for e in images],
+        "images": [{k: v for k, v in e.items() if not k.startswith("_")} for e in images],
         "comparisons": comps,
     }
     _write_json_atomic(root / "manifest.json", manifest)
     validate_bundle(root)
     return manifest
+
+
+def _collect_images(root: Path, system_id: str, records: list[dict], seeds: list[int]) -> list[dict]:
+    """Manifest entries of one system's images (verified against their state files); ``_``-keys are private."""
+    entries = []
+    for rec, seed in itertools.product(records, seeds):
+        rel = image_path(system_id, rec["id"], seed)
+        state = _intact(root, rel)
+        if state is None:
+            raise ValueError(f"image {rel!r} of system {system_id!r} is missing or damaged; run generation first")
+        entries.append({"system": system_id, "prompt": rec["id"], "seed": seed, "path": rel,
+                        "sha256": state["sha256"], "metrics": state.get("metrics", {}), "_text": rec["text"],
+                        "_state": state})
+    return entries
+
+
+def _scorer_tag(jaq):
+    describe = getattr(jaq, "describe", None)
+    return describe() if describe is not None else type(jaq).__name__
+
+
+def _score_images(root: Path, images: list[dict], jaq, batch_size: int, progress: bool) -> None:
+    """Per-image JAQ terms of every image not yet scored by this scorer, each image once (state files cache them)."""
+    tag = _scorer_tag(jaq)
+    todo = [e for e in images if "jaq" not in e["metrics"] or e["_state"].get("scorer") != tag]
+    for sl in tqdm(list(equal_weight_batches(len(todo), batch_size)), desc="JAQ", unit="batch",
+                   disable=not progress):
+        batch = todo[sl]
+        ims = []
+        for e in batch:
+            with Image.open(root / e["path"]) as im:
+                ims.append(im.convert("RGB"))
+        scored = jaq.score(ims, [e["_text"] for e in batch])
+        cosines = scored.cosine100 if getattr(scored, "cosine100", None) is not None else scored.clip_score
+        for e, metrics, cos in zip(batch, scored.per_image(), cosines):
+            e["metrics"] = metrics
+            e["_state"] = {"sha256": e["sha256"], "metrics": metrics, "cosine100": float(cos), "scorer": tag}
+            _write_json_atomic(_state_path(root, e["path"]), e["_state"])
+
+
+def _system_metrics(root: Path, entries: list[dict], jaq, fid_reference, fid_extractor, progress: bool) -> dict:
+    """A system's metrics: the JAQ criterion over all its images (or per-key means without a scorer), and FID."""
+    metrics = {}
+    if jaq is not None and hasattr(jaq, "aggregate"):
+        metrics = jaq.aggregate([e["_state"].get("cosine100", e["metrics"]["clip_score"]) for e in entries],
+                                [e["metrics"]["iqa"] for e in entries])
+    else:
+        for key in ("jaq", "clip_score", "iqa"):
+            m = _mean([e["metrics"].get(key) for e in entries])
+            if m is not None:
+                metrics[key] = m
+    if fid_reference is not None:
+        from generation.fid import fid_between
+
+        metrics["fid"] = fid_between([root / e["path"] for e in entries], fid_reference, extractor=fid_extractor,
+                                     progress=progress)
+    return metrics
 
 
 def _comparisons(comparisons, ids: list[str]):

@@ -48,11 +48,17 @@ def _call_args(p: argparse.ArgumentParser) -> None:
 
 
 def _jaq_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--clip-model", default="ViT-B-32", help="open_clip model for CLIPScore")
-    p.add_argument("--clip-pretrained", default="openai", help="open_clip weights tag or checkpoint path")
-    p.add_argument("--iqa", default="clipiqa", help="pyiqa no-reference metric (piqe needs no weights)")
+    from generation.jaq import PAPER_CLIP_MODEL, UNAVAILABLE_CRITERIA, VARIANTS
+
+    p.add_argument("--clip-model", default=PAPER_CLIP_MODEL[0], help="open_clip model for CLIPScore (paper: ViT-L-14)")
+    p.add_argument("--clip-pretrained", default=PAPER_CLIP_MODEL[1], help="open_clip weights tag or checkpoint path")
+    p.add_argument("--iqa", default="clipiqa-paper",
+                   help="quality term: clipiqa-paper (CLIP-IQA, 'Good photo.'/'Bad photo.', the paper's), or a pyiqa "
+                        "no-reference metric such as clipiqa (5 pairs) or piqe (needs no weights)")
     p.add_argument("--k", type=float, default=2.0, help="weight of the quality term")
-    p.add_argument("--jaq-variant", choices=["linear", "log"], default="linear")
+    p.add_argument("--jaq-variant", choices=[*VARIANTS, *UNAVAILABLE_CRITERIA], default="paper",
+                   help="paper: log(max(mean CLIPScore, 0)) + k * mean IQA; mean-log: mean of per-image logs; "
+                        "linear: CLIPScore/100 + k * IQA; hpsv2/aqmap/kclip2 need models not shipped here")
     p.add_argument("--jaq-factory", help="MODULE:FUNCTION returning a JAQ-like scorer (overrides the options above)")
 
 

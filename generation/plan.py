@@ -15,7 +15,7 @@ from pathlib import Path
 from generation.bundle import System, finalize_bundle, generate_system, prompt_records
 from generation.images import ensure_writable_dir
 
-__all__ = ["PLAN_FILE", "write_plan", "load_plan", "chunks", "run_chunk", "finalize", "build_jaq"]
+__all__ = ["PLAN_FILE", "write_plan", "load_plan", "chunks", "run_chunk", "finalize", "build_jaq", "build_quality"]
 
 PLAN_FILE = "bundle_plan.json"
 
@@ -86,7 +86,10 @@ def build_jaq(settings: dict | None):
     ``{"factory": "pkg.module:function"}`` calls that zero-argument function
     (e.g. one building a JAQ on the project's own small CLIP); otherwise
     ``{"clip_model", "clip_pretrained", "iqa", "k", "variant", "device"}``
-    build CLIPScore (open_clip) + a pyiqa metric.
+    build CLIPScore (open_clip) + a pyiqa metric. Defaults are the paper's:
+    CLIP ViT-L/14 (OpenAI), ``iqa="clipiqa-paper"`` (pyiqa's CLIP-IQA with the
+    single "Good photo." / "Bad photo." pair), ``k=2``, ``variant="paper"``.
+    The criterion is checked before any model is loaded.
     """
     if not settings:
         return None
@@ -100,13 +103,27 @@ def build_jaq(settings: dict | None):
             return getattr(importlib.import_module(module), func)()
         except (ImportError, AttributeError) as exc:
             raise ValueError(f"cannot load JAQ factory {settings['factory']!r}: {exc}") from None
-    from generation.jaq import JAQ, CLIPScore, PyIQA
+    from generation.jaq import JAQ, PAPER_CLIP_MODEL, CLIPScore, check_variant
 
+    variant = check_variant(settings.get("variant", "paper"))
     device = settings.get("device", "cpu")
-    return JAQ(text_image=CLIPScore(settings.get("clip_model", "ViT-B-32"), settings.get("clip_pretrained", "openai"),
-                                    device=device),
-               quality=PyIQA(settings.get("iqa", "clipiqa"), device=device), k=settings.get("k", 2.0),
-               variant=settings.get("variant", "linear"))
+    clip = CLIPScore(settings.get("clip_model", PAPER_CLIP_MODEL[0]),
+                     settings.get("clip_pretrained", PAPER_CLIP_MODEL[1]), device=device)
+    return JAQ(text_image=clip, quality=build_quality(settings.get("iqa", "clipiqa-paper"), device),
+               k=settings.get("k", 2.0), variant=variant)
+
+
+#: Quality-term names beyond pyiqa's own: ``clipiqa-paper`` is CLIP-IQA with the paper's single antonym pair.
+IQA_ALIASES = {"clipiqa-paper": "clipiqa"}
+
+
+def build_quality(name: str, device: str = "cpu"):
+    """The quality term called ``name``: ``clipiqa-paper`` or any pyiqa no-reference metric."""
+    from generation.jaq import PAPER_IQA_PROMPTS, PyIQA
+
+    if name in IQA_ALIASES:
+        return PyIQA(IQA_ALIASES[name], prompts=PAPER_IQA_PROMPTS, device=device)
+    return PyIQA(name, device=device)
 
 
 def finalize(out_dir, jaq=None, fid_extractor=None, progress: bool = True) -> dict:

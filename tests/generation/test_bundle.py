@@ -51,8 +51,9 @@ def test_the_bundle_follows_the_contract(tmp_path, systems):
     first = m["images"][0]
     assert first["path"] == "images/fp32/p0001_s0.png" and set(first["metrics"]) == {"jaq", "clip_score", "iqa"}
     for s in m["systems"]:
-        per_image = [i["metrics"]["jaq"] for i in m["images"] if i["system"] == s["id"]]
-        assert s["metrics"]["jaq"] == pytest.approx(np.mean(per_image))
+        mine = [i["metrics"] for i in m["images"] if i["system"] == s["id"]]
+        clip, iqa = np.mean([x["clip_score"] for x in mine]), np.mean([x["iqa"] for x in mine])
+        assert s["metrics"]["jaq"] == pytest.approx(np.log(clip) + 2.0 * iqa)  # the paper's JAQ of the set
     assert m["systems"][2]["config"] == {"c_x": [1.05, 1.0], "c_theta": [0.95, 1.0]}
     images = {(i["system"], i["prompt"], i["seed"]): np.asarray(__import__("PIL.Image").Image.open(tmp_path / i["path"]))
               for i in m["images"]}
