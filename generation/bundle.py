@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from generation.images import ensure_writable_dir, generate_images, save_png_atomic, sha256_file
+from generation.images import ensure_writable_dir, generate_images, resolve_pipeline, save_png_atomic, sha256_file
 from generation.jaq import equal_weight_batches
 from generation.manifest import BUNDLE_FORMAT, BundleError, check_id, validate_bundle
 
@@ -197,7 +197,7 @@ def generate_system(out_dir, system: System, prompts: Sequence, seeds: Sequence[
             todo.append((rec, seed, rel))
     if not todo:
         return counts
-    pipe = system.pipe() if callable(system.pipe) and not hasattr(system.pipe, "components") else system.pipe
+    pipe = resolve_pipeline(system.pipe)
     kwargs = {**call_kwargs, **system.call_kwargs}
     for i in range(0, len(todo), batch_size):
         batch = todo[i:i + batch_size]

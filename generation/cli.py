@@ -10,6 +10,10 @@ from pathlib import Path
 __all__ = ["main", "build_parser"]
 
 
+#: ``calibrate`` settings when neither a flag nor ``--protocol`` gives them.
+_CALIBRATE_DEFAULTS = {"seed": 0, "strategy": "coarse-to-fine", "grid_size": 21, "bounds": (0.8, 1.2)}
+
+
 def _floats(text: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",") if v.strip()]
@@ -88,11 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     _jaq_args(p)
     _prompt_args(p)
     p.add_argument("--quant", default="w4a8", choices=["w4a8", "w8a8", "w4", "none"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--strategy", default="coarse-to-fine", choices=["grid", "coarse-to-fine", "nelder-mead"])
-    p.add_argument("--grid-size", type=int, default=21, help="points per axis of the grid (paper: up to 50)")
+    p.add_argument("--protocol", choices=["official", "paper5"],
+                   help="a published setting that fixes strategy, grid, bounds, seed and the prompt count (the first "
+                        "N of the list): official = grid 50x50 on [0.8, 1.2], 25 prompts, seed 42 (the released "
+                        "code); paper5 = the same on 5 prompts (the paper's text)")
+    p.add_argument("--seed", type=int, help=f"default {_CALIBRATE_DEFAULTS['seed']}")
+    p.add_argument("--strategy", choices=["grid", "coarse-to-fine", "nelder-mead"],
+                   help=f"default {_CALIBRATE_DEFAULTS['strategy']}")
+    p.add_argument("--grid-size", type=int, help="points per axis of the grid (default 21; official: 50)")
     p.add_argument("--budget", type=int, help="evaluations for the smarter strategies (default: grid/10)")
-    p.add_argument("--bounds", type=_floats, default=[0.8, 1.2], help="low,high of both start values")
+    p.add_argument("--bounds", type=_floats, help="low,high of both start values (default 0.8,1.2)")
     p.add_argument("--cache", help="image cache directory (default: <out>/cache)")
     p.add_argument("--out", required=True, help="writes scheduler/scheduler_config.json and calibration_report.json")
     p.set_defaults(func=cmd_calibrate)
@@ -181,6 +190,24 @@ def cmd_quantize_report(args) -> int:
     return 0
 
 
+def _calibration_settings(args, prompts: list[str]) -> tuple[list[str], dict]:
+    """Prompts and search settings: a protocol's (refusing flags that would change it) or flags over defaults."""
+    from generation.calibrate import PROTOCOLS, protocol_prompts
+
+    flags = {"seed": args.seed, "strategy": args.strategy, "grid_size": args.grid_size,
+             "bounds": tuple(args.bounds) if args.bounds is not None else None}
+    if args.protocol:
+        clashing = [f"--{k.replace('_', '-')}" for k, v in flags.items() if v is not None]
+        if clashing:
+            raise ValueError(f"--protocol {args.protocol} fixes strategy, grid size, bounds and seed; drop "
+                             f"{', '.join(clashing)}")
+        return protocol_prompts(args.protocol, prompts), PROTOCOLS[args.protocol].settings()
+    settings = {k: (v if v is not None else _CALIBRATE_DEFAULTS[k]) for k, v in flags.items()}
+    if len(settings["bounds"]) != 2:
+        raise ValueError(f"--bounds needs two values low,high, got {list(settings['bounds'])}")
+    return prompts, settings
+
+
 def cmd_calibrate(args) -> int:
     from generation.calibrate import calibrate
     from generation.images import ensure_writable_dir
@@ -190,16 +217,14 @@ def cmd_calibrate(args) -> int:
     prompts = _prompts(args)
     if not prompts:
         raise ValueError("the calibration prompt list is empty; give at least one prompt")
+    prompts, search = _calibration_settings(args, prompts)
     call = _call_settings(args)
     out = ensure_writable_dir(args.out)
-    if len(args.bounds) != 2:
-        raise ValueError(f"--bounds needs two values low,high, got {args.bounds}")
     result = calibrate(
-        lambda: build_pipeline({"quant": args.quant}, **_source(args)), prompts, seed=args.seed,
-        strategy=args.strategy, jaq=build_jaq(_jaq_settings(args)), bounds=tuple(args.bounds),
-        grid_size=args.grid_size, budget=args.budget, cache_dir=args.cache or out / "cache",
+        lambda: build_pipeline({"quant": args.quant}, **_source(args)), prompts, jaq=build_jaq(_jaq_settings(args)),
+        budget=args.budget, cache_dir=args.cache or out / "cache",
         cache_context=json.dumps({"source": _source(args), "quant": args.quant}, sort_keys=True), out_dir=out,
-        **call,
+        **search, **call,
     )
     print(f"best c_x={result.c_x} c_theta={result.c_theta} JAQ={result.jaq:.4f} after {result.n_evaluations} "
           f"evaluations ({result.pipeline_images} images generated, {result.cached_images} from cache)")

@@ -12,7 +12,22 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-__all__ = ["generate_images", "stock_scheduler", "ImageCache", "ensure_writable_dir", "sha256_file"]
+__all__ = ["generate_images", "resolve_pipeline", "stock_scheduler", "ImageCache", "ensure_writable_dir", "sha256_file"]
+
+
+def resolve_pipeline(pipe_or_factory):
+    """The pipeline itself, or what a zero-argument factory returns.
+
+    The one rule for "is this a pipeline or a factory": an object with
+    ``components`` (every diffusers ``DiffusionPipeline``, and wrappers that
+    forward attribute access to one) is a pipeline; anything else must be a
+    callable that builds one.
+    """
+    if hasattr(pipe_or_factory, "components"):
+        return pipe_or_factory
+    if not callable(pipe_or_factory):
+        raise TypeError(f"expected a diffusers pipeline or a factory building one, got {type(pipe_or_factory).__name__}")
+    return pipe_or_factory()
 
 
 def stock_scheduler(pipe):

@@ -9,8 +9,16 @@ decimals before evaluation, which keeps on-disk cache keys stable.
 * ``coarse-to-fine``: a 5 x 5 grid over the box, then repeated 3 x 3
   refinements around the best point with the spacing halved each round,
   until the evaluation budget is used.
-* ``nelder-mead``: scipy's Nelder-Mead from (1, 1), clipped to the box, with a
-  bounded number of function evaluations.
+* ``nelder-mead``: SciPy's Nelder-Mead from (1, 1) with the box as its
+  ``bounds`` (SciPy keeps every vertex inside), restarted from the best point
+  with a smaller simplex until the evaluation budget is used.
+
+The objective is never asked about a point outside the box: asking raises
+(coarse-to-fine clips its refinement candidates to the box itself).
+
+Every strategy reports the point with the highest objective value, i.e. the
+best JAQ. (The released code ranked its grid by the highest CLIPScore, the
+first element of its per-point score list, and then crashed.)
 """
 
 from __future__ import annotations
@@ -66,6 +74,8 @@ class _Memo:
 
     def __call__(self, cx: float, ct: float) -> float:
         lo, hi = self.bounds
+        if not all(lo - 1e-9 <= v <= hi + 1e-9 for v in (cx, ct)):
+            raise RuntimeError(f"search asked for ({cx}, {ct}) outside the box [{lo}, {hi}]^2")
         key = (round(float(np.clip(cx, lo, hi)), 6), round(float(np.clip(ct, lo, hi)), 6))
         if key not in self.values:
             if self.exhausted():
@@ -99,17 +109,30 @@ def _coarse_to_fine(f: _Memo, bounds, coarse: int = 5):
         cx0, ct0 = max(f.order, key=lambda k: f.values[k])
         for dx in (-step, 0.0, step):
             for dt in (-step, 0.0, step):
-                f(cx0 + dx, ct0 + dt)
+                f(float(np.clip(cx0 + dx, lo, hi)), float(np.clip(ct0 + dt, lo, hi)))
 
 
-def _nelder_mead(f: _Memo, bounds, budget: int):
+def _nelder_mead(f: _Memo, bounds, budget: int, max_rounds: int = 20):
+    """SciPy's Nelder-Mead inside the box, restarted from the best point with a simplex half as large.
+
+    A bounded simplex can collapse onto an edge of the box and stop early; the
+    restarts spend the rest of the budget around the best point found.
+    """
     from scipy.optimize import minimize
 
     lo, hi = bounds
     span = (hi - lo) / 4
-    simplex = np.array([[1.0, 1.0], [1.0 + span, 1.0], [1.0, 1.0 + span]]).clip(lo, hi)
-    minimize(lambda v: -f(v[0], v[1]), x0=simplex[0], method="Nelder-Mead",
-             options={"initial_simplex": simplex, "maxfev": budget * 3, "xatol": 1e-4, "fatol": 1e-6})
+    start = np.clip(np.array([1.0, 1.0]), lo, hi)
+    for _ in range(max_rounds):
+        if f.exhausted():
+            break
+        simplex = np.array([start, start + [span, 0.0], start + [0.0, span]])
+        simplex[1:][simplex[1:] > hi] -= 2 * span  # a vertex past the upper edge goes to the other side
+        minimize(lambda v: -f(v[0], v[1]), x0=simplex[0], method="Nelder-Mead", bounds=[(lo, hi), (lo, hi)],
+                 options={"initial_simplex": simplex.clip(lo, hi), "maxfev": budget * 3, "xatol": 1e-4,
+                          "fatol": 1e-6})
+        start = np.array(max(f.order, key=lambda k: f.values[k]))
+        span /= 2
 
 
 def run_search(objective: Callable[[float, float], float], strategy: str = "coarse-to-fine",
