@@ -12,7 +12,8 @@ the same initial noise and reports
 * ``scorer CLIPScore``: 100 * cos(image, caption) with the world scorer;
 * ``top-1``: how often an image's own caption is the scorer's first choice
   among all evaluation prompts;
-* ``JAQ``: CLIPScore / 100 + k * quality (PIQE, as ``1 - piqe/100``), k = 2;
+* ``JAQ``: the paper's form, log(max(mean CLIPScore, 0)) + k * mean quality (the
+  world scorer for CLIPScore, PIQE as ``1 - piqe/100`` for quality), k = 2;
 * ``UNet bytes``: nominal packed size of the denoiser (int4 = half a byte).
 
 Q-Sched's coefficients are searched with :func:`generation.calibrate.calibrate`
@@ -36,18 +37,24 @@ from .data import CACHE_DIR
 from .model import DEFAULT_GUIDANCE, DEFAULT_PIPELINE, DEFAULT_STEPS, load_pipeline
 from .scorer import load_scorer
 
-__all__ = ["make_jaq", "reference_features", "evaluate_system", "unet_output_error", "main"]
+__all__ = ["make_jaq", "jaq_standard_error", "reference_features", "evaluate_system", "unet_output_error", "main"]
 
 CALIBRATION_SEED = 2025
 
 
-def make_jaq(scorer, quality: str = "piqe", k: float = 2.0):
-    """JAQ with the world scorer as the text-image term and a pyiqa quality term."""
+def make_jaq(scorer, quality: str = "piqe", k: float = 2.0, variant: str = "paper"):
+    """The paper's JAQ form on the reference model: ``log(max(mean(100 cos), 0)) + k * mean(quality)``.
+
+    The world scorer stands in for CLIP ViT-L/14 (it is an open_clip CLIP trained
+    on the shapes world); PIQE stands in for CLIP-IQA, whose CLIP RN50 weights are
+    not shipped (and whose "Good photo." prompt means nothing to the world scorer's
+    shape vocabulary). ``variant`` picks another form (``mean-log``, ``linear``).
+    """
     from generation.jaq import JAQ, CLIPScore, PyIQA
 
     return JAQ(text_image=CLIPScore(model=scorer.model, tokenizer=scorer.tokenizer,
                                     preprocess=scorer.preprocess, batch_size=64),
-               quality=PyIQA(quality, batch_size=64), k=k)
+               quality=PyIQA(quality, batch_size=64), k=k, variant=variant)
 
 
 def reference_features(scorer, scenes, renders_per_scene: int = 8, seed: int = 0) -> np.ndarray:
@@ -78,8 +85,23 @@ def evaluate_system(pipe, scorer, jaq, prompts, seeds, ref_stats, steps=DEFAULT_
     scored = jaq.score(images, texts)
     return {"world_fd": fd, "clip_score": float(scored.clip_score.mean()), "top1": top1,
             "iqa": float(scored.iqa.mean()), "jaq": scored.mean,
-            "jaq_sem": float(scored.jaq.std() / len(images) ** 0.5),
+            "jaq_sem": jaq_standard_error(jaq, scored),
             "clip_score_sem": float(scored.clip_score.std() / len(images) ** 0.5)}, images
+
+
+def jaq_standard_error(jaq, scored) -> float:
+    """Standard error of the set's JAQ over its images.
+
+    For the paper's form ``log(mean c) + k * mean q`` this is the delta method:
+    the standard error of the mean of ``c_i / mean(c) + k * q_i``; for the
+    per-image forms, the standard error of the mean per-image JAQ.
+    """
+    n = len(scored.jaq)
+    if getattr(jaq, "variant", None) == "paper" and scored.cosine100 is not None:
+        mean_c = float(scored.cosine100.mean())
+        if mean_c > 0:
+            return float((scored.cosine100 / mean_c + jaq.k * scored.iqa).std() / n ** 0.5)
+    return float(scored.jaq.std() / n ** 0.5)
 
 
 @torch.no_grad()

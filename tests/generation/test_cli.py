@@ -146,6 +146,43 @@ def test_presets_cover_the_papers_models():
         get_preset("sd3")
 
 
+def test_presets_use_the_released_codes_call_settings():
+    for name in ("pcm-sd15-2", "pcm-sd15-4", "pcm-sd15-8", "pcm-sdxl-2", "pcm-sdxl-4", "pcm-sdxl-8"):
+        assert "eta" not in get_preset(name).pipe_kwargs  # the pipeline's default, 0 (was 0.3)
+    assert get_preset("flux-schnell-4").pipe_kwargs == {"max_sequence_length": 512}
+
+
+def test_the_official_protocol_calibrates_on_the_first_25_prompts_with_a_50_point_grid_and_seed_42(
+        tmp_path, monkeypatch, capsys):
+    import generation.calibrate as calibration
+
+    seen = {}
+
+    class Report:
+        c_x = c_theta = (1.0, 1.0)
+        jaq, n_evaluations, pipeline_images, cached_images = 0.0, 0, 0, 0
+
+    def record(pipe, prompts, **kwargs):
+        seen.update(kwargs, prompts=prompts)
+        return Report()
+
+    monkeypatch.setattr(calibration, "calibrate", record)
+    prompts = tmp_path / "sdci.txt"
+    prompts.write_text("\n".join(f"prompt {i}" for i in range(40)))
+    base = ["calibrate", "--pipeline", str(tmp_path), "--prompts", str(prompts), "--out", str(tmp_path / "o"),
+            "--jaq-factory", "tests.generation.test_cli:stub_jaq", *TINY]
+    assert main([*base, "--protocol", "official"]) == 0
+    assert seen["prompts"] == [f"prompt {i}" for i in range(25)]
+    assert (seen["strategy"], seen["grid_size"], seen["bounds"], seen["seed"]) == ("grid", 50, (0.8, 1.2), 42)
+    assert main([*base, "--protocol", "paper5"]) == 0
+    assert seen["prompts"] == [f"prompt {i}" for i in range(5)] and seen["grid_size"] == 50
+    assert main([*base, "--protocol", "official", "--grid-size", "10"]) == 2
+    assert "fixes strategy, grid size, bounds and seed; drop --grid-size" in capsys.readouterr().err
+    prompts.write_text("one\ntwo\n")
+    assert main([*base, "--protocol", "official"]) == 2
+    assert "first 25 prompts of a list; got only 2" in capsys.readouterr().err
+
+
 def test_missing_weights_say_what_to_download_and_where(tmp_path, monkeypatch):
     monkeypatch.setenv("QSCHED_MODELS_DIR", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -45,3 +45,26 @@ def test_bad_arguments_are_refused_by_name(tmp_path):
         demo_prompts(0)
     with pytest.raises(ValueError, match="upscale"):
         build_demo_bundle(tmp_path / "b", n_prompts=1, upscale=0, progress=False)
+
+
+def test_each_systems_jaq_is_the_papers_form_with_the_reference_scorer_standing_in_for_clip(bundle):
+    import math
+
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for s in manifest["systems"]:
+        m = s["metrics"]
+        assert 0 < m["clip_score"] <= 100
+        assert m["jaq"] == pytest.approx(math.log(m["clip_score"]) + 2.0 * m["iqa"])
+
+
+def test_the_paper_jaqs_standard_error_is_the_delta_method_one():
+    import torch
+
+    from generation.jaq import JAQ
+    from generation.reference.results import jaq_standard_error
+
+    cos, iqa = [20.0, 30.0, 40.0, 50.0], [0.1, 0.4, 0.2, 0.3]
+    jaq = JAQ(text_image=lambda ims, ps: torch.tensor(cos), quality=lambda ims: torch.tensor(iqa))
+    scored = jaq.score([object()] * 4, ["p"] * 4)
+    z = torch.tensor(cos) / 35.0 + 2.0 * torch.tensor(iqa)  # d/dc_i log(mean c) = 1 / (n mean c)
+    assert jaq_standard_error(jaq, scored) == pytest.approx(float(z.std() / 2.0))

@@ -48,6 +48,27 @@ def test_points_are_evaluated_once_and_stay_in_bounds():
     assert r.best[0] == 1.2  # the optimum outside the box is clipped to its edge
 
 
+def test_nelder_mead_keeps_every_point_in_the_box_and_reaches_an_optimum_outside_it():
+    asked = []
+
+    def far(x, y):  # maximum at (2.0, 0.5), outside [0.8, 1.2]^2: the best point in the box is its corner (1.2, 0.8)
+        asked.append((x, y))
+        return -((x - 2.0) ** 2) - (y - 0.5) ** 2
+
+    r = run_search(far, "nelder-mead", bounds=(0.8, 1.2), budget=40)
+    assert all(0.8 <= x <= 1.2 and 0.8 <= y <= 1.2 for x, y in asked)
+    assert r.best == pytest.approx((1.2, 0.8), abs=1e-3)
+
+
+def test_the_search_refuses_to_evaluate_outside_its_box():
+    from generation.search import _Memo
+
+    f = _Memo(lambda x, y: x + y, (0.8, 1.2), budget=None)
+    assert f(1.2, 0.8) == pytest.approx(2.0)
+    with pytest.raises(RuntimeError, match=r"outside the box \[0.8, 1.2\]"):
+        f(1.3, 1.0)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"strategy": "random"}, "unknown search strategy 'random'"),
     ({"bounds": (1.2, 0.8)}, r"bounds must be \(low, high\) with low < high"),
