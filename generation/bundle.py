@@ -58,7 +58,7 @@ class System:
 
 
 def read_prompts(source) -> list[str]:
-    """Prompts from a text file (one per line), a JSON list, or a named set.
+    """Prompts from a text file (one per line), a JSON list, a YAML list or id -> prompt mapping, or a named set.
 
     Named sets: ``coco-captions`` needs ``$QSCHED_COCO_CAPTIONS`` pointing at a
     COCO ``captions_*.json`` annotation file (first caption per image).
@@ -81,7 +81,20 @@ def read_prompts(source) -> list[str]:
     if p.suffix == ".json":
         prompts = json.loads(text)
         return [x["text"] if isinstance(x, dict) else str(x) for x in prompts]
+    if p.suffix in (".yaml", ".yml"):
+        return _yaml_prompts(p, text)
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _yaml_prompts(path: Path, text: str) -> list[str]:
+    """A YAML list of prompts, or a mapping whose values are prompts in file order (sDCI.yaml's shape)."""
+    import yaml  # PyYAML comes with diffusers' and pyiqa's dependencies
+
+    data = yaml.safe_load(text)
+    values = list(data.values()) if isinstance(data, dict) else data
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{str(path)!r} must hold a YAML list of prompts or a mapping of id -> prompt")
+    return [v.strip() for v in values if v.strip()]
 
 
 def prompt_records(prompts: Sequence) -> list[dict]:

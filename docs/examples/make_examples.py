@@ -38,7 +38,10 @@ SYSTEMS = [
      "config": {"quant": "w4a8", "steps": 4}},
     {"id": "w4a8-qsched", "label": "SDXL-Turbo W4A8 + Q-Sched, 4 steps",
      "metrics": {"fid": 22.1, "jaq": 0.530, "clip_score": 30.9},
-     "config": {"quant": "w4a8", "steps": 4, "c_x": [1.012, 0.967], "c_theta": [0.955, 1.099]}},
+     # Illustrative coefficients, not from any run (ends fixed to 1, as `python -m generation calibrate`
+     # writes them). The official code's SDXL-Turbo coefficients (1.012, 0.967) / (0.955, 1.099) come
+     # from a W4A4 run, so they must not be shown as W4A8.
+     "config": {"quant": "w4a8", "steps": 4, "c_x": [1.02, 1.0], "c_theta": [0.96, 1.0]}},
 ]
 PROMPTS = [{"id": "p0001", "text": "a red fox asleep in fresh snow"},
            {"id": "p0002", "text": "a lighthouse on a cliff at dusk"}]

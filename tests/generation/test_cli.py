@@ -217,3 +217,14 @@ def test_prompts_come_from_text_json_or_the_coco_captions_set(tmp_path, monkeypa
         read_prompts("coco-captions")
     monkeypatch.setenv("QSCHED_COCO_CAPTIONS", str(tmp_path / "captions.json"))
     assert read_prompts("coco-captions") == ["A man.", "A bus"]
+
+
+def test_a_yaml_mapping_of_prompts_reads_in_file_order_like_sdci(tmp_path):
+    from generation.bundle import read_prompts
+
+    path = tmp_path / "sDCI.yaml"
+    path.write_text("sa_1: a red fox in snow\nsa_0: 'a lighthouse: at dusk'\n")
+    assert read_prompts(path) == ["a red fox in snow", "a lighthouse: at dusk"]
+    path.write_text("sa_1: {nested: 1}\n")
+    with pytest.raises(ValueError, match="YAML list of prompts or a mapping"):
+        read_prompts(path)
