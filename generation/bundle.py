@@ -7,6 +7,9 @@ and verifiable: each finished image has a small state file holding its
 sha256, so a restarted run skips images that are present and intact and
 regenerates missing or damaged ones. Work can be split by (system, chunk of
 prompts) -- see :mod:`generation.tasks` -- and finished by :func:`finalize_bundle`.
+The one way to build a whole bundle is :mod:`generation.plan` (``write_plan ->
+run_chunk -> finalize``, or its in-process ``write_bundle``); this module holds
+the steps it uses.
 """
 
 from __future__ import annotations
@@ -26,8 +29,7 @@ from generation.images import ensure_writable_dir, generate_images, resolve_pipe
 from generation.jaq import equal_weight_batches
 from generation.manifest import BUNDLE_FORMAT, BundleError, check_id, validate_bundle
 
-__all__ = ["System", "BundleError", "prompt_records", "generate_system", "finalize_bundle", "write_bundle",
-           "read_prompts"]
+__all__ = ["System", "BundleError", "prompt_records", "generate_system", "finalize_bundle", "read_prompts"]
 
 STATE_DIR = ".state"
 
@@ -355,62 +357,3 @@ def _comparisons(comparisons, ids: list[str]):
     if not out:
         raise ValueError("comparisons is an empty list")
     return out
-
-
-def write_bundle(out_dir, name: str, systems: Sequence[System], prompts: Sequence, seeds: Sequence[int], *,
-                 num_inference_steps: int, guidance_scale: float | None = None, height: int | None = None,
-                 width: int | None = None, batch_size: int = 4, jaq=None, fid_reference=None,
-                 fid_extractor: Callable | None = None, comparisons="all-pairs", progress: bool = True,
-                 **pipe_kwargs) -> dict:
-    """Generate every system's images for ``prompts`` x ``seeds`` and write a contract bundle.
-
-    Parameters
-    ----------
-    out_dir : path
-        Bundle directory (created; must be writable). Rerunning resumes.
-    name : str
-        Bundle name (a contract id).
-    systems : list of System
-    prompts : list of str or {"id", "text"}
-    seeds : list of int
-    num_inference_steps, guidance_scale, height, width, **pipe_kwargs :
-        Pipeline call settings shared by all systems (override per system
-        with ``System.call_kwargs``).
-    batch_size : int
-        Images per pipeline call.
-    jaq, fid_reference, fid_extractor, comparisons :
-        See :func:`finalize_bundle`.
-
-    Returns
-    -------
-    dict
-        The manifest, also written to ``out_dir/manifest.json``.
-
-    Examples
-    --------
-    >>> write_bundle("out/bundle", "sdxl-turbo-w4a8",
-    ...              [System("fp16", "FP16", fp16_pipe), System("w4a8", "W4A8", w4a8_pipe)],
-    ...              ["a red fox asleep in fresh snow"], seeds=[0, 1], num_inference_steps=4,
-    ...              guidance_scale=0.0, jaq=my_jaq, comparisons=[("w4a8", "fp16")])
-    """
-    check_id(name, "bundle name")
-    if not systems:
-        raise ValueError("the system list is empty")
-    ids = [check_id(s.id, f"systems[{i}].id") for i, s in enumerate(systems)]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"duplicate system ids in {ids}")
-    _comparisons(comparisons, ids)
-    records = prompt_records(prompts)
-    seeds = _check_seeds(seeds)
-    root = ensure_writable_dir(out_dir)
-    call = dict(num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, height=height, width=width,
-                **pipe_kwargs)
-    total = len(systems) * len(records) * len(seeds)
-    with tqdm(total=total, desc=f"bundle {name}", unit="img", disable=not progress) as bar:
-        for s in systems:
-            bar.set_postfix(system=s.id)
-            generate_system(root, s, records, seeds, batch_size=batch_size, progress=bar, **call)
-    return finalize_bundle(root, name, [{"id": s.id, "label": s.label, "config": s.config} for s in systems],
-                           records, seeds, jaq=jaq, fid_reference=fid_reference, fid_extractor=fid_extractor,
-                           comparisons=comparisons, progress=progress)
-

@@ -1,10 +1,19 @@
-"""Bundle plans: the whole job in one JSON file, runnable in chunks on any machine.
+"""Bundle plans: the one way a bundle is built, ``write_plan -> run_chunk -> finalize``.
 
-``bundle_plan.json`` (in the bundle directory) holds the systems as recipes,
-the prompts, the seeds, the pipeline call settings, the model source and the
-JAQ/FID settings. :func:`run_chunk` generates one (system, prompt subset)
-chunk; :func:`finalize` scores and writes the manifest. The CLI runs all
-chunks in-process; :mod:`generation.tasks` sends them to Celery workers.
+``bundle_plan.json`` (in the bundle directory) holds the systems, the prompts,
+the seeds, the pipeline call settings, the model source and the JAQ/FID
+settings. :func:`run_chunk` generates one (system, prompt subset) chunk;
+:func:`finalize` scores and writes the manifest. The CLI runs all chunks
+in-process, :mod:`generation.tasks` sends them to Celery workers, and
+:func:`write_bundle` (the reference demo, notebooks) runs them in-process
+with pipelines built by the caller.
+
+A plan's system is either a recipe (:func:`generation.systems.parse_system`;
+a worker builds its pipeline, and its manifest config is derived from the
+recipe, the source and the call settings) or, for pipelines built by the
+caller, ``{"id", "label", "config"}`` whose ``config`` goes into the manifest
+as given. Either may carry ``"call"``: per-system overrides of the call
+settings. Everything is validated before anything is written.
 """
 
 from __future__ import annotations
@@ -15,32 +24,38 @@ from pathlib import Path
 from generation.bundle import System, finalize_bundle, generate_system, prompt_records
 from generation.images import ensure_writable_dir
 
-__all__ = ["PLAN_FILE", "write_plan", "load_plan", "chunks", "run_chunk", "finalize", "build_jaq", "build_quality"]
+__all__ = ["PLAN_FILE", "write_plan", "load_plan", "chunks", "run_chunk", "finalize", "write_bundle", "build_jaq", "build_quality"]
 
 PLAN_FILE = "bundle_plan.json"
+#: Plan keys that say how to run, not what to make: a rerun may change them.
+_EXECUTION_ONLY = ("batch_size",)
 
 
 def write_plan(out_dir, *, name: str, systems: list[dict], prompts, seeds, call: dict, source: dict,
                jaq: dict | None = None, fid_reference: str | None = None, comparisons="all-pairs",
                batch_size: int = 4) -> dict:
-    """Validate and write ``bundle_plan.json``; returns the plan."""
+    """Validate and write ``bundle_plan.json``; returns the plan. Bad input writes nothing."""
     from generation.bundle import _check_seeds, _comparisons
     from generation.manifest import check_id
 
-    root = ensure_writable_dir(out_dir)
     check_id(name, "bundle name")
     if not systems:
         raise ValueError("the system list is empty")
-    ids = [s["id"] for s in systems]
+    ids = [check_id(s["id"], f"systems[{i}].id") for i, s in enumerate(systems)]
     if len(set(ids)) != len(ids):
         raise ValueError(f"duplicate system ids in {ids}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     plan = {"name": name, "systems": systems, "prompts": prompt_records(prompts), "seeds": _check_seeds(seeds),
-            "call": call, "source": source, "jaq": jaq, "fid_reference": fid_reference,
+            "call": call, "source": source, "jaq": jaq,
+            "fid_reference": str(fid_reference) if fid_reference is not None else None,
             "comparisons": _comparisons(comparisons, ids), "batch_size": batch_size}
+    root = ensure_writable_dir(out_dir)
     existing = root / PLAN_FILE
     if existing.is_file():
         old = json.loads(existing.read_text())
-        if old != plan:
+        what = lambda d: {k: v for k, v in d.items() if k not in _EXECUTION_ONLY}  # noqa: E731
+        if what(old) != what(json.loads(json.dumps(plan))):
             raise ValueError(f"{str(existing)!r} holds a different plan; use a new output directory to change "
                              "systems, prompts, seeds or settings")
     existing.write_text(json.dumps(plan, indent=1))
@@ -63,19 +78,22 @@ def chunks(plan: dict, chunk_size: int) -> list[tuple[str, list[str]]]:
 
 
 def run_chunk(out_dir, system_id: str, prompt_ids: list[str], progress=None, pipe=None) -> dict:
-    """Generate one chunk of a plan (building the system's pipeline unless ``pipe`` is given)."""
+    """Generate one chunk of a plan with ``pipe`` (a pipeline or a factory), or the system's recipe."""
     from generation.systems import build_pipeline
 
     plan = load_plan(out_dir)
-    recipe = next((s for s in plan["systems"] if s["id"] == system_id), None)
-    if recipe is None:
+    entry = next((s for s in plan["systems"] if s["id"] == system_id), None)
+    if entry is None:
         raise ValueError(f"system {system_id!r} is not in the plan")
     wanted = set(prompt_ids)
     prompts = [p for p in plan["prompts"] if p["id"] in wanted]
     if len(prompts) != len(wanted):
         raise ValueError(f"unknown prompt ids: {sorted(wanted - {p['id'] for p in prompts})}")
-    factory = pipe if pipe is not None else (lambda: build_pipeline(recipe, **plan["source"]))
-    system = System(recipe["id"], recipe["label"], factory, recipe)
+    if pipe is None:
+        if "quant" not in entry:
+            raise ValueError(f"system {system_id!r} was planned with a pipeline built by its caller; pass pipe=")
+        pipe = lambda: build_pipeline(entry, **plan["source"])  # noqa: E731
+    system = System(entry["id"], entry["label"], pipe, call_kwargs=entry.get("call", {}))
     return generate_system(out_dir, system, prompts, plan["seeds"], batch_size=plan["batch_size"],
                            progress=progress, **plan["call"])
 
@@ -130,12 +148,71 @@ def finalize(out_dir, jaq=None, fid_extractor=None, progress: bool = True) -> di
     """Score and write the manifest of a fully generated plan."""
     plan = load_plan(out_dir)
     jaq = jaq if jaq is not None else build_jaq(plan["jaq"])
-    systems = []
-    for s in plan["systems"]:
-        config = {k: v for k, v in s.items() if k not in ("id", "label")}
-        config |= dict(s["qsched"] or {})  # c_x / c_theta at the top, as in the contract's example
-        systems.append({"id": s["id"], "label": s["label"],
-                        "config": config | {"source": plan["source"], "call": plan["call"]}})
+    systems = [{"id": s["id"], "label": s["label"], "config": _manifest_config(s, plan)} for s in plan["systems"]]
     return finalize_bundle(out_dir, plan["name"], systems, plan["prompts"], plan["seeds"], jaq=jaq,
                            fid_reference=plan["fid_reference"], fid_extractor=fid_extractor,
                            comparisons=plan["comparisons"], progress=progress)
+
+
+def _manifest_config(entry: dict, plan: dict) -> dict:
+    """A system's manifest ``config``: as given, or derived from its recipe and the plan."""
+    if "config" in entry:
+        return entry["config"]
+    config = {k: v for k, v in entry.items() if k not in ("id", "label")}
+    config |= dict(entry["qsched"] or {})  # c_x / c_theta at the top, as in the contract's example
+    return config | {"source": plan["source"], "call": plan["call"]}
+
+
+def write_bundle(out_dir, name: str, systems, prompts, seeds, *, num_inference_steps: int,
+                 guidance_scale: float | None = None, height: int | None = None, width: int | None = None,
+                 batch_size: int = 4, jaq=None, fid_reference=None, fid_extractor=None, comparisons="all-pairs",
+                 progress: bool = True, **pipe_kwargs) -> dict:
+    """Plan, generate and finalize a bundle in-process from pipelines built by the caller.
+
+    Parameters
+    ----------
+    out_dir : path
+        Bundle directory (created; must be writable). Rerunning with the same
+        arguments resumes; different arguments are refused.
+    name : str
+        Bundle name (a contract id).
+    systems : list of :class:`generation.bundle.System`
+        ``pipe`` may be a pipeline or a factory (only called when an image is
+        missing); ``config`` goes into the manifest as given; ``call_kwargs``
+        override the shared call settings.
+    prompts : list of str or {"id", "text"}
+    seeds : list of int
+    num_inference_steps, guidance_scale, height, width, **pipe_kwargs :
+        Pipeline call settings shared by all systems.
+    batch_size : int
+        Images per pipeline call.
+    jaq, fid_reference, fid_extractor, comparisons :
+        See :func:`generation.bundle.finalize_bundle`.
+
+    Returns
+    -------
+    dict
+        The manifest, also written to ``out_dir/manifest.json``.
+
+    Examples
+    --------
+    >>> write_bundle("out/bundle", "sdxl-turbo-w4a8",
+    ...              [System("fp16", "FP16", fp16_pipe), System("w4a8", "W4A8", w4a8_pipe)],
+    ...              ["a red fox asleep in fresh snow"], seeds=[0, 1], num_inference_steps=4,
+    ...              guidance_scale=0.0, jaq=my_jaq, comparisons=[("w4a8", "fp16")])
+    """
+    from tqdm.auto import tqdm
+
+    entries = [{"id": s.id, "label": s.label, "config": s.config} | ({"call": s.call_kwargs} if s.call_kwargs else {})
+               for s in systems]
+    call = dict(num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, height=height, width=width,
+                **pipe_kwargs)
+    plan = write_plan(out_dir, name=name, systems=entries, prompts=prompts, seeds=seeds, call=call, source={},
+                      fid_reference=fid_reference, comparisons=comparisons, batch_size=batch_size)
+    prompt_ids = [p["id"] for p in plan["prompts"]]
+    with tqdm(total=len(systems) * len(prompt_ids) * len(plan["seeds"]), desc=f"bundle {name}", unit="img",
+              disable=not progress) as bar:
+        for s in systems:
+            bar.set_postfix(system=s.id)
+            run_chunk(out_dir, s.id, prompt_ids, progress=bar, pipe=s.pipe)
+    return finalize(out_dir, jaq=jaq, fid_extractor=fid_extractor, progress=progress)

@@ -7,25 +7,26 @@ Uses the real generation module: :func:`generation.quantize.quantize_denoiser`
 (W4A8, Linear layers), :class:`generation.qsched.QSched` (coefficients shipped
 in ``weights/qsched.json``, found by ``results.py`` with
 :func:`generation.calibrate.calibrate`, or searched afresh with
-``calibrate=True``), :class:`generation.jaq.JAQ` with the world scorer, and
-:func:`generation.bundle.write_bundle` (contract section 1; per-system JAQ and
-the world's Frechet distance as ``fid``).
+``calibrate=True``), the paper's JAQ form with the world scorer standing in
+for CLIP ViT-L/14 (:func:`generation.reference.results.make_jaq`), and the
+same bundle path as the CLI, :func:`generation.plan.write_bundle` (``write_plan
+-> run_chunk -> finalize``; contract section 1; per-system JAQ and the world's
+Frechet distance as ``fid``). The world's reference statistics are kept in the
+bundle's ``.state/`` folder, so a rerun resumes the same plan.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 from . import world
+from .coefficients import QSCHED_PATH, calibration_prompts, load_qsched_coefficients
 from .model import DEFAULT_GUIDANCE, DEFAULT_PIPELINE, DEFAULT_STEPS, load_pipeline
+from .results import make_jaq, reference_features
 from .scorer import load_scorer
 
 __all__ = ["QSCHED_PATH", "build_demo_bundle", "load_qsched_coefficients", "demo_prompts"]
-
-QSCHED_PATH = Path(__file__).parent / "weights" / "qsched.json"
 
 
 class _Upscaled:
@@ -45,19 +46,6 @@ class _Upscaled:
             out.images = [im.resize((im.width * self.factor, im.height * self.factor), Image.NEAREST)
                           for im in out.images]
         return out
-
-
-def load_qsched_coefficients(path: str | Path = QSCHED_PATH) -> dict:
-    """``{"c_x": [start, end], "c_theta": [start, end], ...}`` saved by ``results.py``."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no Q-Sched coefficients at {path}; run `python -m generation.reference.results`"
-                                " or pass calibrate=True")
-    data = json.loads(path.read_text())
-    for key in ("c_x", "c_theta"):
-        if key not in data:
-            raise ValueError(f"{path} has no {key!r} entry")
-    return data
 
 
 def demo_prompts(n_prompts: int) -> list[str]:
@@ -96,63 +84,63 @@ def build_demo_bundle(out_dir: str | Path, n_prompts: int = 12, seeds: Sequence[
     pathlib.Path
         ``out_dir``.
     """
-    from generation.bundle import System, write_bundle
+    from generation.bundle import STATE_DIR, System
     from generation.fid import feature_statistics, save_statistics
-    from generation.images import stock_scheduler
-    from generation.qsched import QSched
-    from generation.quantize import quantize_denoiser
-
-    from .results import CALIBRATION_SEED, make_jaq, reference_features
+    from generation.plan import write_bundle
 
     if not isinstance(upscale, int) or upscale < 1:
         raise ValueError(f"upscale must be a positive integer, got {upscale!r}")
     prompts = demo_prompts(n_prompts)
     scorer = load_scorer()
     jaq = make_jaq(scorer)
+    systems = _demo_systems(pipeline, jaq, calibrate, upscale, progress)
+    scenes = {s.caption: s for s in world.distinct_scenes(n_prompts - n_prompts // 2, seed=31, split="train")}
+    scenes |= {s.caption: s for s in world.distinct_scenes(n_prompts // 2, seed=32, split="heldout")}
+    stats = Path(out_dir) / STATE_DIR / "world_reference.npz"  # deterministic: same file, same plan on a rerun
+    stats.parent.mkdir(parents=True, exist_ok=True)
+    save_statistics(stats, *feature_statistics(reference_features(scorer, [scenes[p] for p in prompts],
+                                                                  renders_per_scene=16)))
+    write_bundle(out_dir, "reference-shapes-w4a8", systems, prompts, list(seeds), num_inference_steps=DEFAULT_STEPS,
+                 guidance_scale=DEFAULT_GUIDANCE, batch_size=16, jaq=jaq, fid_reference=stats,
+                 fid_extractor=lambda images: scorer.image_features(images, normalize=False).numpy(),
+                 comparisons=[("w4a8-qsched", "w4a8"), ("w4a8-qsched", "fp32"), ("w4a8", "fp32")],
+                 progress=progress)
+    return Path(out_dir)
+
+
+def _demo_systems(pipeline, jaq, calibrate: bool, upscale: int, progress: bool) -> list:
+    """FP32, naive W4A8 and W4A8 + Q-Sched (shipped or freshly calibrated coefficients), upscaled for display."""
+    from generation.bundle import System
+    from generation.images import stock_scheduler
+    from generation.qsched import QSched
+    from generation.quantize import quantize_denoiser
 
     fp32 = load_pipeline(pipeline)
     w4a8 = load_pipeline(pipeline)
     report = quantize_denoiser(w4a8.unet, scheme="w4a8")
     qs = load_pipeline(pipeline)
     quantize_denoiser(qs.unet, scheme="w4a8")
-    if calibrate:
-        from generation.calibrate import calibrate as run_calibration
-
-        calib = [s.caption for s in world.distinct_scenes(5, seed=CALIBRATION_SEED, split="train")]
-        found = run_calibration(qs, calib, seed=0, strategy="coarse-to-fine", jaq=jaq,
-                                num_inference_steps=DEFAULT_STEPS, guidance_scale=DEFAULT_GUIDANCE,
-                                progress=progress)
-        coeffs = {"c_x": list(found.c_x), "c_theta": list(found.c_theta), "source": "calibrated now"}
-    else:
-        coeffs = load_qsched_coefficients()
+    coeffs = _calibrate_now(qs, jaq, progress) if calibrate else load_qsched_coefficients()
     qs.scheduler = QSched(stock_scheduler(qs), c_x=tuple(coeffs["c_x"]), c_theta=tuple(coeffs["c_theta"]))
-
     common = {"model": "qsched-eval reference shapes model", "steps": DEFAULT_STEPS,
               "guidance": DEFAULT_GUIDANCE, "scheduler": type(stock_scheduler(fp32)).__name__}
     quant = {"quantization": "w4a8", "backend": report.backend, "quantized_layers": len(report.quantized),
              "unet_bytes_packed": report.bytes_after_packed}
-    systems = [
+    return [
         System("fp32", "Reference model FP32, 4 steps", _Upscaled(fp32, upscale), dict(common)),
         System("w4a8", "W4A8 (naive)", _Upscaled(w4a8, upscale), common | quant),
         System("w4a8-qsched", "W4A8 + Q-Sched", _Upscaled(qs, upscale),
                common | quant | {"c_x": coeffs["c_x"], "c_theta": coeffs["c_theta"]}),
     ]
-    scenes = {s.caption: s for s in world.distinct_scenes(n_prompts - n_prompts // 2, seed=31, split="train")}
-    scenes |= {s.caption: s for s in world.distinct_scenes(n_prompts // 2, seed=32, split="heldout")}
 
-    def extractor(images):
-        return scorer.image_features(images, normalize=False).numpy()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        stats = Path(tmp) / "world_reference.npz"
-        feats = reference_features(scorer, [scenes[p] for p in prompts], renders_per_scene=16)
-        save_statistics(stats, *feature_statistics(feats))
-        write_bundle(out_dir, "reference-shapes-w4a8", systems, prompts, list(seeds),
-                     num_inference_steps=DEFAULT_STEPS, guidance_scale=DEFAULT_GUIDANCE, batch_size=16,
-                     jaq=jaq, fid_reference=stats, fid_extractor=extractor,
-                     comparisons=[("w4a8-qsched", "w4a8"), ("w4a8-qsched", "fp32"), ("w4a8", "fp32")],
-                     progress=progress)
-    return Path(out_dir)
+def _calibrate_now(pipe, jaq, progress: bool) -> dict:
+    """Coarse-to-fine search on the 5 calibration prompts (as ``results.py`` does)."""
+    from generation.calibrate import calibrate
+
+    found = calibrate(pipe, calibration_prompts(5), seed=0, strategy="coarse-to-fine", jaq=jaq,
+                      num_inference_steps=DEFAULT_STEPS, guidance_scale=DEFAULT_GUIDANCE, progress=progress)
+    return {"c_x": list(found.c_x), "c_theta": list(found.c_theta), "source": "calibrated now"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,13 +33,12 @@ import numpy as np
 import torch
 
 from . import world
+from .coefficients import calibration_prompts, save_qsched_coefficients
 from .data import CACHE_DIR
 from .model import DEFAULT_GUIDANCE, DEFAULT_PIPELINE, DEFAULT_STEPS, load_pipeline
 from .scorer import load_scorer
 
 __all__ = ["make_jaq", "jaq_standard_error", "reference_features", "evaluate_system", "unet_output_error", "main"]
-
-CALIBRATION_SEED = 2025
 
 
 def make_jaq(scorer, quality: str = "piqe", k: float = 2.0, variant: str = "paper"):
@@ -152,7 +151,7 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CA
     jaq = make_jaq(scorer, k=k)
     scenes = world.distinct_scenes(n_prompts, seed=1234, split="heldout")
     prompts = [s.caption for s in scenes]
-    calib_prompts = [s.caption for s in world.distinct_scenes(5, seed=CALIBRATION_SEED, split="train")]
+    calib_prompts = calibration_prompts(5)
     ref_stats = feature_statistics(reference_features(scorer, scenes))
     fp32 = load_pipeline(path)
     results: dict = {"prompts": prompts, "seeds": list(seeds), "calibration_prompts": calib_prompts,
@@ -186,13 +185,11 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CA
             "calibration_jaq_at_identity": next((pt["jaq"] for pt in cal.points
                                                  if pt["c_x"] == 1.0 and pt["c_theta"] == 1.0), None)}
         if sid == "w4a8" and save_qsched:
-            from .demo import QSCHED_PATH
-
-            QSCHED_PATH.write_text(json.dumps({
+            save_qsched_coefficients({
                 "c_x": list(cal.c_x), "c_theta": list(cal.c_theta), "calibration_jaq": cal.jaq,
                 "strategy": strategy, "calibration_prompts": calib_prompts, "seed": 0,
                 "quantization": "w4a8 (Linear layers)", "source": "python -m generation.reference.results",
-            }, indent=2) + "\n")
+            })
     results["seconds"] = round(time.time() - t0, 1)
     results["torch_threads"] = torch.get_num_threads()
     header = ("| system | world FD (lower better) | scorer CLIPScore | top-1 caption | quality (PIQE) "

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from generation.bundle import System, generate_system, write_bundle
+from generation.bundle import System, generate_system
 from generation.jaq import JAQ
 from generation.manifest import BundleError, validate_bundle
+from generation.plan import write_bundle
 from generation.qsched import QSched
 from generation.quantize import quantize_denoiser
 from tests.generation.tiny import tiny_sd_pipeline

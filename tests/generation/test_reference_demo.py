@@ -68,3 +68,22 @@ def test_the_paper_jaqs_standard_error_is_the_delta_method_one():
     scored = jaq.score([object()] * 4, ["p"] * 4)
     z = torch.tensor(cos) / 35.0 + 2.0 * torch.tensor(iqa)  # d/dc_i log(mean c) = 1 / (n mean c)
     assert jaq_standard_error(jaq, scored) == pytest.approx(float(z.std() / 2.0))
+
+
+def test_a_rerun_resumes_the_same_plan_and_regenerates_nothing(bundle):
+    before = json.loads((bundle / "manifest.json").read_text())
+    stamps = {i["path"]: (bundle / i["path"]).stat().st_mtime_ns for i in before["images"]}
+    build_demo_bundle(bundle, n_prompts=2, seeds=[0], progress=False)
+    after = json.loads((bundle / "manifest.json").read_text())
+    assert after == before
+    assert {p: (bundle / p).stat().st_mtime_ns for p in stamps} == stamps
+
+
+def test_the_results_module_does_not_import_the_demo():
+    import subprocess
+    import sys
+
+    code = ("import sys, generation.reference.results; "
+            "print('generation.reference.demo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
