@@ -316,6 +316,69 @@ def _set_child(root: nn.Module, name: str, new: nn.Module) -> None:
     setattr(root.get_submodule(parent_name) if parent_name else root, child, new)
 
 
+def _check_options(module, scheme: str, backend: str, group_size: int) -> None:
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown quantization scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+    if backend not in ("auto", "torchao", "fake"):
+        raise ValueError(f"unknown backend {backend!r}; choose auto, torchao or fake")
+    if not isinstance(module, nn.Module):
+        raise ValueError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    if group_size < 1:
+        raise ValueError(f"group_size must be >= 1, got {group_size}")
+
+
+def _select_layers(module: nn.Module, scheme: str, include_conv: bool, group_size: int, skip: tuple[str, ...]):
+    """``(targets, skipped)``: the ``(name, layer)`` pairs to quantize, and ``(name, reason)`` for the others."""
+    targets, skipped = [], []
+    kinds = (nn.Linear, nn.Conv2d) if include_conv else (nn.Linear,)
+    needs_groups = _WEIGHT_BITS.get(scheme) == 4
+    for name, child in module.named_modules():
+        if isinstance(child, nn.Conv2d) and not include_conv:
+            skipped.append((name, "convolution (include_conv=False; the paper quantizes Linear layers only)"))
+            continue
+        if not isinstance(child, kinds):
+            continue
+        if scheme == "none":
+            skipped.append((name, "scheme 'none'"))
+            continue
+        if any(s in name for s in skip):
+            skipped.append((name, "excluded by the skip list"))
+            continue
+        fan_in = child.weight[0].numel()
+        if needs_groups and fan_in % group_size:
+            skipped.append((name, f"input size {fan_in} is not divisible by group size {group_size}"))
+            continue
+        targets.append((name, child))
+    return targets, skipped
+
+
+def _choose_torchao(backend: str, scheme: str, group_size: int, dtype: torch.dtype) -> bool:
+    """Whether Linear layers go through torchao: never for ``fake``; ``torchao`` refuses when it cannot run."""
+    if backend == "fake":
+        return False
+    works = _torchao_works(scheme, group_size, dtype)
+    if backend == "torchao" and not works:
+        raise ValueError(f"torchao cannot run scheme {scheme!r} here; use backend='fake'")
+    return works
+
+
+def _quantize_linears_with_torchao(module: nn.Module, names: set[str], scheme: str, group_size: int) -> set[int]:
+    """Quantize the named Linear layers in place with torchao; returns the ids of weights holding int4 codes."""
+    from torchao.quantization import quantize_
+
+    quantize_(module, _torchao_config(scheme, group_size),
+              filter_fn=lambda m, fqn: isinstance(m, nn.Linear) and fqn in names)
+    return {id(module.get_submodule(n).weight) for n in names} if scheme != "w8a8" else set()
+
+
+def _replace_with_fake_quant(module: nn.Module, name: str, child: nn.Module, scheme: str, group_size: int) -> set[int]:
+    """Swap one layer for this module's fake-quant version; returns the id of its codes if they are int4."""
+    cls = QuantizedLinear if isinstance(child, nn.Linear) else QuantizedConv2d
+    new = cls(child, scheme, group_size)
+    _set_child(module, name, new)
+    return {id(new.codes)} if new.bits == 4 else set()
+
+
 def quantize_denoiser(
     module: nn.Module,
     scheme: str = "w4a8",
@@ -352,63 +415,17 @@ def quantize_denoiser(
     ValueError
         Unknown scheme/backend, or ``torchao`` requested but not working.
     """
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown quantization scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
-    if backend not in ("auto", "torchao", "fake"):
-        raise ValueError(f"unknown backend {backend!r}; choose auto, torchao or fake")
-    if not isinstance(module, nn.Module):
-        raise ValueError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-    if group_size < 1:
-        raise ValueError(f"group_size must be >= 1, got {group_size}")
+    _check_options(module, scheme, backend, group_size)
     before, _ = _size_tables(module, set())
-    quantized, skipped, targets = [], [], []
-    kinds = (nn.Linear, nn.Conv2d) if include_conv else (nn.Linear,)
-    needs_groups = _WEIGHT_BITS.get(scheme) == 4
-    for name, child in module.named_modules():
-        if isinstance(child, nn.Conv2d) and not include_conv:
-            skipped.append((name, "convolution (include_conv=False; the paper quantizes Linear layers only)"))
-            continue
-        if not isinstance(child, kinds):
-            continue
-        if scheme == "none":
-            skipped.append((name, "scheme 'none'"))
-            continue
-        if any(s in name for s in skip):
-            skipped.append((name, "excluded by the skip list"))
-            continue
-        fan_in = child.weight[0].numel()
-        if needs_groups and fan_in % group_size:
-            skipped.append((name, f"input size {fan_in} is not divisible by group size {group_size}"))
-            continue
-        targets.append((name, child))
-
+    targets, skipped = _select_layers(module, scheme, include_conv, group_size, skip)
     dtype = next((p.dtype for p in module.parameters()), torch.float32)
-    linears = [(n, c) for n, c in targets if isinstance(c, nn.Linear)]
-    use_torchao = False
-    if linears and backend != "fake":
-        use_torchao = _torchao_works(scheme, group_size, dtype)
-        if backend == "torchao" and not use_torchao:
-            raise ValueError(f"torchao cannot run scheme {scheme!r} here; use backend='fake'")
-    int4_codes: set[int] = set()
-    if use_torchao:
-        from torchao.quantization import quantize_
-
-        names = {n for n, _ in linears}
-        quantize_(module, _torchao_config(scheme, group_size),
-                  filter_fn=lambda m, fqn: isinstance(m, nn.Linear) and fqn in names)
-        for n in names:
-            if scheme != "w8a8":
-                int4_codes.add(id(module.get_submodule(n).weight))
+    linears = {n for n, c in targets if isinstance(c, nn.Linear)}
+    use_torchao = bool(linears) and _choose_torchao(backend, scheme, group_size, dtype)
+    int4_codes = _quantize_linears_with_torchao(module, linears, scheme, group_size) if use_torchao else set()
     for name, child in targets:
-        if use_torchao and isinstance(child, nn.Linear):
-            quantized.append(name)
-            continue
-        cls = QuantizedLinear if isinstance(child, nn.Linear) else QuantizedConv2d
-        new = cls(child, scheme, group_size)
-        _set_child(module, name, new)
-        if new.bits == 4:
-            int4_codes.add(id(new.codes))
-        quantized.append(name)
+        if not (use_torchao and name in linears):
+            int4_codes |= _replace_with_fake_quant(module, name, child, scheme, group_size)
+    quantized = [name for name, _ in targets]
     memory, packed = _size_tables(module, int4_codes)
     return SizeReport(
         scheme=scheme,
