@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     _call_args(p)
     _jaq_args(p)
     _prompt_args(p)
-    p.add_argument("--systems", default="fp16,w4a8,w4a8-qsched", help="comma-separated: fp16, w4a8, w8a8, w4, *-qsched")
+    p.add_argument("--systems", help="comma-separated: fp16, bf16, fp32 or float (unquantized, named for the dtype it "
+                                     "runs in), w4a8, w8a8, w4, *-qsched (default: <the source's dtype>,w4a8,"
+                                     "w4a8-qsched, e.g. fp32 on a CPU, fp16 for sdxl-turbo-4 on a GPU)")
     p.add_argument("--seeds", type=_seeds, default=[0], help="e.g. 0,1,2 or 0-9")
     p.add_argument("--qsched-config", help="calibration output folder holding the Q-Sched coefficients")
     p.add_argument("--c-x", type=_floats, help="c_x start,end (or per-step list)")
@@ -247,13 +249,16 @@ def cmd_bundle(args) -> int:
 
     from generation import plan as plans
     from generation.images import ensure_writable_dir
-    from generation.systems import parse_system, read_qsched_config
+    from generation.presets import source_dtype
+    from generation.systems import float_system_name, parse_system, read_qsched_config
 
     out = ensure_writable_dir(args.out)
     qsched = read_qsched_config(args.qsched_config) if args.qsched_config else None
     if args.c_x or args.c_theta:
         qsched = {"c_x": args.c_x or [1.0, 1.0], "c_theta": args.c_theta or [1.0, 1.0]}
-    systems = [parse_system(s, qsched, args.include_conv) for s in args.systems.split(",") if s.strip()]
+    dtype = source_dtype(args.preset, args.device, args.dtype)
+    names = args.systems or f"{float_system_name(dtype)},w4a8,w4a8-qsched"
+    systems = [parse_system(s, qsched, args.include_conv, source_dtype=dtype) for s in names.split(",") if s.strip()]
     comparisons = "all-pairs"
     if args.comparisons != "all-pairs":
         comparisons = [tuple(pair.split(":")) for pair in args.comparisons.split(",")]

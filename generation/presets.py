@@ -19,7 +19,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-__all__ = ["Preset", "PRESETS", "get_preset", "load_preset", "MissingWeightsError"]
+__all__ = ["Preset", "PRESETS", "get_preset", "load_preset", "source_dtype", "MissingWeightsError"]
 
 
 class MissingWeightsError(FileNotFoundError):
@@ -109,6 +109,20 @@ def get_preset(name: str) -> Preset:
         raise ValueError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}") from None
 
 
+def source_dtype(preset: str | None, device: str = "cpu", dtype: str | None = None) -> str:
+    """The dtype a model source loads in: ``dtype`` if given, else the preset's on a GPU, else float32.
+
+    The one rule for it: :func:`load_preset` and :func:`generation.systems.build_pipeline`
+    load in this dtype (a local pipeline folder without ``dtype`` loads in
+    diffusers' default, float32), and system names are checked against it.
+    """
+    if dtype:
+        return dtype
+    if preset and device != "cpu":
+        return get_preset(preset).dtype
+    return "float32"
+
+
 def _missing(preset: Preset, what: str, local: Path | None) -> MissingWeightsError:
     where = local or Path(os.environ.get("QSCHED_MODELS_DIR", "<models dir>")) / preset.folder
     lines = [
@@ -162,7 +176,7 @@ def load_preset(name: str, model_path=None, *, device: str = "cpu", dtype: str |
     if local is not None and not (local / "model_index.json").is_file():
         raise _missing(preset, f"no model_index.json in {str(local)!r}", local)
     source = str(local) if local else preset.hub_id
-    torch_dtype = getattr(torch, dtype or (preset.dtype if device != "cpu" else "float32"))
+    torch_dtype = getattr(torch, source_dtype(name, device, dtype))
     try:
         pipe = diffusers.DiffusionPipeline.from_pretrained(source, torch_dtype=torch_dtype,
                                                            local_files_only=not allow_download)

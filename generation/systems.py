@@ -3,8 +3,15 @@
 A recipe is a JSON-friendly dict, so it can travel in a bundle plan to
 another machine (see :mod:`generation.tasks`)::
 
-    {"id": "w4a8-qsched", "label": "...", "quant": "w4a8", "include_conv": false,
+    {"id": "w4a8-qsched", "label": "...", "quant": "w4a8", "include_conv": false, "dtype": "float16",
      "qsched": {"c_x": [1.01, 1.0], "c_theta": [0.96, 1.0]}}
+
+An unquantized system is named for the dtype it runs in: ``fp16``, ``bf16``
+or ``fp32``, or ``float`` for "whatever the source loads in". Its recipe
+carries that dtype, and a name that disagrees with the dtype the source
+actually loads in (``fp16`` on a CPU, where presets load in float32) is
+refused, at planning time when the source's dtype is known and again when
+the pipeline is built.
 """
 
 from __future__ import annotations
@@ -15,13 +22,25 @@ from pathlib import Path
 from generation.manifest import check_id
 from generation.quantize import SCHEMES
 
-__all__ = ["parse_system", "read_qsched_config", "build_pipeline", "denoiser_of"]
+__all__ = ["FLOAT_DTYPES", "float_system_name", "parse_system", "read_qsched_config", "build_pipeline",
+           "denoiser_of"]
 
-_FLOAT = {"fp16", "fp32", "bf16", "float"}
+#: Unquantized system names and the dtype each means (``float``: the source's own).
+FLOAT_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32", "float": None}
+_FLOAT = set(FLOAT_DTYPES)
 
 
-def parse_system(spec: str, qsched: dict | None = None, include_conv: bool = False) -> dict:
-    """Recipe for a system name such as ``fp16``, ``w4a8``, ``w8a8``, ``w4``, ``w4a8-qsched`` (or ``w4a8+qsched``).
+def float_system_name(dtype: str) -> str:
+    """The unquantized system's name for ``dtype`` (``float16`` -> ``fp16``)."""
+    names = {v: k for k, v in FLOAT_DTYPES.items() if v}
+    if dtype not in names:
+        raise ValueError(f"no system name for dtype {dtype!r}; known: {', '.join(sorted(names))}")
+    return names[dtype]
+
+
+def parse_system(spec: str, qsched: dict | None = None, include_conv: bool = False,
+                 source_dtype: str | None = None) -> dict:
+    """Recipe for a system name such as ``fp32``, ``w4a8``, ``w8a8``, ``w4``, ``w4a8-qsched`` (or ``w4a8+qsched``).
 
     Parameters
     ----------
@@ -29,11 +48,15 @@ def parse_system(spec: str, qsched: dict | None = None, include_conv: bool = Fal
     qsched : dict, optional
         ``{"c_x": ..., "c_theta": ...}``; required for ``*-qsched`` systems.
     include_conv : bool
+    source_dtype : str, optional
+        The dtype the model source loads in (:func:`generation.presets.source_dtype`);
+        recorded in the recipe and checked against ``fp16``/``bf16``/``fp32``.
 
     Raises
     ------
     ValueError
-        Unknown quantization or missing coefficients.
+        Unknown quantization, missing coefficients, or a float name that
+        disagrees with ``source_dtype``.
     """
     name = spec.strip().replace("+", "-")
     base, _, suffix = name.partition("-")
@@ -42,8 +65,14 @@ def parse_system(spec: str, qsched: dict | None = None, include_conv: bool = Fal
     if base not in _FLOAT and base not in SCHEMES:
         raise ValueError(f"system {spec!r}: unknown precision {base!r}; use one of "
                          f"{', '.join(sorted(_FLOAT | set(SCHEMES) - {'none'}))}")
+    named = FLOAT_DTYPES.get(base)
+    if named and source_dtype and named != source_dtype:
+        raise ValueError(f"system {spec!r} means {named}, but the model source loads in {source_dtype} here; "
+                         f"call it {float_system_name(source_dtype)!r} (or 'float'), or pass --dtype {named}")
     recipe = {"id": check_id(name, "system id"), "label": name, "quant": "none" if base in _FLOAT else base,
               "include_conv": include_conv, "qsched": None}
+    if named or source_dtype:
+        recipe["dtype"] = named or source_dtype
     if suffix == "qsched":
         if not qsched:
             raise ValueError(f"system {spec!r} needs Q-Sched coefficients (--qsched-config DIR or --c-x/--c-theta)")
@@ -78,6 +107,16 @@ def denoiser_of(pipe):
         if module is not None:
             return module
     raise ValueError(f"{type(pipe).__name__} has neither a transformer nor a unet to quantize")
+
+
+def _check_dtype(recipe: dict, denoiser) -> None:
+    """Refuse to run a system whose recipe names a dtype other than the one its model loaded in."""
+    wanted = recipe.get("dtype")
+    loaded = str(next(denoiser.parameters()).dtype).removeprefix("torch.")
+    if wanted and wanted != loaded:
+        raise ValueError(f"system {recipe.get('id', '?')!r} is planned in {wanted} but its model loaded in {loaded} "
+                         f"on this machine; give the same --dtype/--device everywhere or plan it as "
+                         f"{float_system_name(loaded)!r}")
 
 
 def _coefficients(v):
@@ -118,6 +157,7 @@ def build_pipeline(recipe: dict, *, preset: str | None = None, model_path=None, 
     else:
         raise ValueError("give a preset or a model path")
     pipe.set_progress_bar_config(disable=True)
+    _check_dtype(recipe, denoiser_of(pipe))
     size = quantize_denoiser(denoiser_of(pipe), recipe["quant"], include_conv=recipe.get("include_conv", False))
     if report is not None:
         report.append(size)

@@ -228,3 +228,28 @@ def test_a_yaml_mapping_of_prompts_reads_in_file_order_like_sdci(tmp_path):
     path.write_text("sa_1: {nested: 1}\n")
     with pytest.raises(ValueError, match="YAML list of prompts or a mapping"):
         read_prompts(path)
+
+
+def test_the_unquantized_system_is_named_for_the_dtype_it_runs_in(saved_pipeline, tmp_path, capsys):
+    from generation.presets import source_dtype
+    from generation.systems import build_pipeline, parse_system
+
+    assert source_dtype("sdxl-turbo-4", "cpu") == "float32" and source_dtype("sdxl-turbo-4", "cuda") == "float16"
+    assert source_dtype("flux-schnell-4", "cuda") == "bfloat16" and source_dtype(None, "cuda") == "float32"
+    assert parse_system("fp32", source_dtype="float32")["dtype"] == "float32"
+    assert parse_system("float", source_dtype="float32")["dtype"] == "float32"
+    assert parse_system("w4a8", source_dtype="float16")["dtype"] == "float16"
+    with pytest.raises(ValueError, match="'fp16' means float16, but the model source loads in float32 here; "
+                                         "call it 'fp32'"):
+        parse_system("fp16", source_dtype="float32")
+    with pytest.raises(ValueError, match="planned in float16 but its model loaded in float32"):
+        build_pipeline(parse_system("fp16"), model_path=str(saved_pipeline))  # e.g. a worker without --dtype
+    out = tmp_path / "b"
+    assert main(["bundle", "--pipeline", str(saved_pipeline), "--c-x", "1.05,1", "--prompt", "a red fox",
+                 "--jaq-factory", "tests.generation.test_cli:stub_jaq", "--out", str(out), *TINY]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [s["id"] for s in manifest["systems"]] == ["fp32", "w4a8", "w4a8-qsched"]  # the default on a CPU
+    assert {s["config"]["dtype"] for s in manifest["systems"]} == {"float32"}
+    assert main(["bundle", "--pipeline", str(saved_pipeline), "--systems", "fp16,w4a8", "--prompt", "x",
+                 "--out", str(tmp_path / "c"), *TINY]) == 2
+    assert "call it 'fp32'" in capsys.readouterr().err
