@@ -121,6 +121,7 @@ class CLIPScore:
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        built = model
         if model is None:
             try:
                 model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained)
@@ -128,6 +129,8 @@ class CLIPScore:
                 raise RuntimeError(_clip_download_hint(model_name, pretrained, exc)) from exc
         elif preprocess is None:
             raise ValueError("preprocess is required when passing a built model")
+        self.name = (f"{model_name}/{pretrained}" if built is None else
+                     f"{type(model).__name__}({sum(p.numel() for p in model.parameters())} parameters)")
         self.model = model.eval().to(device)
         self.tokenizer = tokenizer or open_clip.get_tokenizer(model_name)
         self.preprocess = preprocess
@@ -375,7 +378,7 @@ def check_variant(variant: str) -> str:
 
 def _name(term) -> str:
     if isinstance(term, CLIPScore):
-        return f"CLIPScore({type(term.model).__name__})"
+        return f"CLIPScore({term.name})"
     if isinstance(term, PyIQA):
         return f"PyIQA({term.name}, prompts={list(term.prompts) if term.prompts else None})"
     return getattr(term, "__qualname__", type(term).__name__)

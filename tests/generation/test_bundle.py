@@ -193,3 +193,27 @@ def test_per_system_fid_uses_the_given_reference_and_feature_extractor(tmp_path,
         files = [tmp_path / "b" / i["path"] for i in m["images"] if i["system"] == s["id"]]
         assert s["metrics"]["fid"] == pytest.approx(fid_between(files, ref, mean_rgb, progress=False))
         assert s["metrics"]["fid"] > 0
+
+
+def test_cached_image_scores_are_reused_only_by_the_scorer_that_made_them(tmp_path, systems):
+    from generation.plan import finalize
+
+    calls = []
+
+    def counting(variant):
+        jaq = stub_jaq()
+        jaq.variant = variant
+        quality = jaq.quality
+        jaq.quality = lambda ims: calls.append(len(ims)) or quality(ims)
+        return jaq
+
+    write_bundle(tmp_path, "rescore", systems[:2], PROMPTS, [0], jaq=counting("paper"), **CALL)
+    assert sum(calls) == 4
+    again = finalize(tmp_path, jaq=counting("paper"), progress=False)
+    assert sum(calls) == 4  # same scorer: read from the state files
+    linear = finalize(tmp_path, jaq=counting("linear"), progress=False)
+    assert sum(calls) == 8  # another criterion scores every image again
+    for s in linear["systems"]:
+        per_image = [i["metrics"]["jaq"] for i in linear["images"] if i["system"] == s["id"]]
+        assert s["metrics"]["jaq"] == pytest.approx(np.mean(per_image))
+    assert again["systems"][0]["metrics"]["jaq"] != linear["systems"][0]["metrics"]["jaq"]
