@@ -18,6 +18,7 @@ settings. Everything is validated before anything is written.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -54,12 +55,15 @@ def write_plan(out_dir, *, name: str, systems: list[dict], prompts, seeds, call:
     existing = root / PLAN_FILE
     if existing.is_file():
         old = json.loads(existing.read_text())
-        what = lambda d: {k: v for k, v in d.items() if k not in _EXECUTION_ONLY}  # noqa: E731
-        if what(old) != what(json.loads(json.dumps(plan))):
+        if _what_to_make(old) != _what_to_make(json.loads(json.dumps(plan))):
             raise ValueError(f"{str(existing)!r} holds a different plan; use a new output directory to change "
                              "systems, prompts, seeds or settings")
     existing.write_text(json.dumps(plan, indent=1))
     return plan
+
+
+def _what_to_make(plan: dict) -> dict:
+    return {k: v for k, v in plan.items() if k not in _EXECUTION_ONLY}
 
 
 def load_plan(out_dir) -> dict:
@@ -92,7 +96,7 @@ def run_chunk(out_dir, system_id: str, prompt_ids: list[str], progress=None, pip
     if pipe is None:
         if "quant" not in entry:
             raise ValueError(f"system {system_id!r} was planned with a pipeline built by its caller; pass pipe=")
-        pipe = lambda: build_pipeline(entry, **plan["source"])  # noqa: E731
+        pipe = functools.partial(build_pipeline, entry, **plan["source"])
     system = System(entry["id"], entry["label"], pipe, call_kwargs=entry.get("call", {}))
     return generate_system(out_dir, system, prompts, plan["seeds"], batch_size=plan["batch_size"],
                            progress=progress, **plan["call"])

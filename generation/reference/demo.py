@@ -84,7 +84,7 @@ def build_demo_bundle(out_dir: str | Path, n_prompts: int = 12, seeds: Sequence[
     pathlib.Path
         ``out_dir``.
     """
-    from generation.bundle import STATE_DIR, System
+    from generation.bundle import STATE_DIR
     from generation.fid import feature_statistics, save_statistics
     from generation.plan import write_bundle
 
