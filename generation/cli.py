@@ -73,6 +73,7 @@ def _prompt_args(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand (over 60 lines: a flat list of declarations, one subcommand per block)."""
     parser = argparse.ArgumentParser(prog="python -m generation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
