@@ -34,7 +34,8 @@ def annotator_api(methods):
             try:
                 return view(request, *args, **kwargs)
             except AnnotateError as exc:
-                return Response({"detail": str(exc), "code": exc.code}, status=exc.status)
+                retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+                return Response({"detail": str(exc), "code": exc.code}, status=exc.status, headers=retry)
         return inner
     return wrap
 

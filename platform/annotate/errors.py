@@ -6,6 +6,8 @@ class AnnotateError(Exception):
 
     status = 400
     code = "invalid"
+    #: Seconds after which the same request may succeed (sent as ``Retry-After``); None: do not retry.
+    retry_after: int | None = None
 
 
 class InvalidInput(AnnotateError):
@@ -46,3 +48,4 @@ class WorkRemaining(AnnotateError):
 class Busy(AnnotateError):
     status = 503
     code = "busy"
+    retry_after = 1

@@ -1,8 +1,11 @@
 """Settings for the qsched-eval platform, read from the environment.
 
-Defaults run on one machine with no servers: a SQLite file and an embedded
-(filesystem) Celery broker under ``var/``. ``DATABASE_URL`` and
-``CELERY_BROKER_URL`` switch to PostgreSQL and Redis for production.
+Defaults run on one machine with no servers: a SQLite file, an embedded
+(filesystem) Celery broker under ``var/`` and a per-process memory cache.
+``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``REDIS_URL`` switch to PostgreSQL
+and Redis for production; ``QSCHED_HTTPS=1`` turns on the TLS settings
+(HSTS, SSL redirect, secure cookies, the proxy's ``X-Forwarded-Proto``) that
+``manage.py check --deploy`` asks for (README, "Deployment").
 """
 import os
 import tempfile
@@ -27,6 +30,20 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# TLS, ended by a proxy in front (nginx). QSCHED_HTTPS=1 is the one switch; each setting
+# can still be overridden on its own. SECURE_PROXY_SSL_HEADER makes request.is_secure()
+# (and so every absolute link, e.g. the annotator link on the study page) follow the proxy's
+# X-Forwarded-Proto: only safe when the proxy always sets or strips that header.
+HTTPS = env_bool("QSCHED_HTTPS", False)
+if env_bool("QSCHED_TRUST_X_FORWARDED_PROTO", HTTPS):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -50,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "qsched_platform.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "qsched_platform.urls"
@@ -93,6 +111,17 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         or os.path.join(tempfile.gettempdir(), f"qsched-test-{os.getpid()}.sqlite3"),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache (rate limits and other short-lived shared state). REDIS_URL (or CACHE_URL) makes it
+# shared by every web process; without one each process keeps its own memory cache.
+_cache_url = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or ""
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+                          "KEY_PREFIX": "qsched"}}
+elif _cache_url:
+    raise ImproperlyConfigured(f"REDIS_URL/CACHE_URL={_cache_url!r} is not a redis:// URL")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -141,6 +170,18 @@ CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No lost work: a task is acknowledged only once it has run, and one whose worker died mid-run
+# goes back to the queue (so every task must be safe to run twice). One task fetched at a time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged task to another worker this long after delivery (a worker that
+    # vanished, e.g. SIGKILL or a lost node). Longer than any task: a task still running when it
+    # passes is delivered twice (the report lease then turns the second one away).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600, minimum=1)}
+# Periodic tasks run by `celery beat` (scripts/serve.sh starts it): none by default.
+CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 LOGGING = {
@@ -154,6 +195,20 @@ for _d in (VAR_DIR, MEDIA_ROOT, STATIC_ROOT):
     _d.mkdir(parents=True, exist_ok=True)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir.mkdir(parents=True, exist_ok=True)
+
+# Analysis report builds (results.services.refresh_report): bootstrap samples, figures, and the lease
+# a build holds on its report (renewed every third of it; a build whose worker died is taken over after it).
+QSCHED_REPORT_BOOTSTRAP = env_int("QSCHED_REPORT_BOOTSTRAP", 1000, minimum=1)
+QSCHED_REPORT_PLOTS = env_bool("QSCHED_REPORT_PLOTS", True)
+QSCHED_REPORT_LEASE_S = env_int("QSCHED_REPORT_LEASE_S", 60, minimum=3)
+
+# Files under MEDIA_ROOT (annotator images, report downloads) are sent by the web server in front when
+# this is set: the response carries "X-Accel-Redirect: <prefix><path under MEDIA_ROOT>" and no body,
+# and nginx serves that file from an `internal` location (README, "Deployment").
+QSCHED_X_ACCEL_REDIRECT = os.environ.get("QSCHED_X_ACCEL_REDIRECT", "")
+if QSCHED_X_ACCEL_REDIRECT and not (QSCHED_X_ACCEL_REDIRECT.startswith("/") and QSCHED_X_ACCEL_REDIRECT.endswith("/")):
+    raise ImproperlyConfigured(f"QSCHED_X_ACCEL_REDIRECT={QSCHED_X_ACCEL_REDIRECT!r} must start and end with '/' "
+                               "(e.g. /protected-media/)")
 
 # A progress refresh is queued at most once per this many seconds per study, and runs that much later.
 QSCHED_PROGRESS_DEBOUNCE_S = env_int("QSCHED_PROGRESS_DEBOUNCE_S", 5, minimum=0)

@@ -40,6 +40,24 @@ def test_it_shows_the_annotator_link_and_the_prolific_form(client, owner, study)
     assert "http://testserver/a/s1/?PROLIFIC_PID={{%PROLIFIC_PID%}}&amp;STUDY_ID={{%STUDY_ID%}}&amp;SESSION_ID={{%SESSION_ID%}}" in content
 
 
+def test_behind_a_tls_proxy_the_annotator_links_are_https(client, owner, study, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # what QSCHED_HTTPS=1 sets
+    settings.ALLOWED_HOSTS = ["study.example.org"]
+    client.force_login(owner)
+    # as nginx passes it on: plain HTTP from the proxy, with the client's Host and the TLS it ended
+    content = client.get(reverse("dashboard:study_detail", args=[study.slug]), HTTP_HOST="study.example.org",
+                         HTTP_X_FORWARDED_PROTO="https").content.decode()
+    assert 'value="https://study.example.org/a/s1/"' in content
+    assert "https://study.example.org/a/s1/?PROLIFIC_PID=" in content and "http://" not in content
+
+
+def test_without_the_proxy_setting_a_forwarded_proto_header_is_ignored(client, owner, study):
+    client.force_login(owner)
+    content = client.get(reverse("dashboard:study_detail", args=[study.slug]),
+                         HTTP_X_FORWARDED_PROTO="https").content.decode()
+    assert 'value="http://testserver/a/s1/"' in content
+
+
 def test_before_the_first_refresh_it_says_progress_is_not_counted_yet(client, owner, study):
     assert "Not counted yet" in page(client, owner, study)
 

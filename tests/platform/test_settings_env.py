@@ -9,7 +9,10 @@ import qsched_platform
 
 SETTINGS_FILE = Path(qsched_platform.__file__).with_name("settings.py")
 ENV_NAMES = ["DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "MEDIA_ROOT",
-             "QSCHED_BROKER_DIR", "QSCHED_MAX_BUNDLE_BYTES", "QSCHED_REQUIRE_SECRET_KEY", "CELERY_RESULT_BACKEND"]
+             "QSCHED_BROKER_DIR", "QSCHED_MAX_BUNDLE_BYTES", "QSCHED_REQUIRE_SECRET_KEY", "CELERY_RESULT_BACKEND",
+             "REDIS_URL", "CACHE_URL", "QSCHED_HTTPS", "QSCHED_TRUST_X_FORWARDED_PROTO", "SECURE_SSL_REDIRECT",
+             "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+             "SECURE_HSTS_PRELOAD", "QSCHED_X_ACCEL_REDIRECT", "CELERY_VISIBILITY_TIMEOUT_S"]
 
 
 @pytest.fixture
@@ -36,6 +39,29 @@ def test_the_defaults_need_no_server(load_settings, tmp_path):
     assert s.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"] == str(tmp_path / "var" / "celery-broker")
     assert (tmp_path / "var" / "celery-broker").is_dir()
     assert s.DEBUG is False
+    assert s.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert not hasattr(s, "SECURE_PROXY_SSL_HEADER") and not s.SECURE_SSL_REDIRECT and not s.SESSION_COOKIE_SECURE
+    assert s.QSCHED_X_ACCEL_REDIRECT == "" and s.CELERY_BEAT_SCHEDULE == {}
+
+
+def test_tasks_are_acknowledged_after_they_ran_and_requeued_when_their_worker_dies(load_settings):
+    s = load_settings()
+    assert s.CELERY_TASK_ACKS_LATE is True and s.CELERY_TASK_REJECT_ON_WORKER_LOST is True
+    assert s.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+
+
+def test_redis_url_makes_the_cache_shared(load_settings):
+    s = load_settings(REDIS_URL="redis://127.0.0.1:6379/4")
+    assert s.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert s.CACHES["default"]["LOCATION"] == "redis://127.0.0.1:6379/4"
+
+
+def test_qsched_https_turns_on_every_tls_setting(load_settings):
+    s = load_settings(QSCHED_HTTPS="1", SECURE_HSTS_SECONDS="600")
+    assert s.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert s.SECURE_SSL_REDIRECT and s.SESSION_COOKIE_SECURE and s.CSRF_COOKIE_SECURE
+    assert s.SECURE_HSTS_SECONDS == 600
+    assert not load_settings(QSCHED_HTTPS="1", SECURE_SSL_REDIRECT="0").SECURE_SSL_REDIRECT
 
 
 def test_sqlite_tests_use_a_file_database_that_a_worker_process_can_open(load_settings):
@@ -51,9 +77,9 @@ def test_database_url_switches_to_postgresql(load_settings):
 
 
 def test_celery_broker_url_switches_to_redis(load_settings):
-    s = load_settings(CELERY_BROKER_URL="redis://127.0.0.1:6379/3")
+    s = load_settings(CELERY_BROKER_URL="redis://127.0.0.1:6379/3", CELERY_VISIBILITY_TIMEOUT_S="90")
     assert s.CELERY_BROKER_URL == "redis://127.0.0.1:6379/3"
-    assert not hasattr(s, "CELERY_BROKER_TRANSPORT_OPTIONS")
+    assert s.CELERY_BROKER_TRANSPORT_OPTIONS == {"visibility_timeout": 90}
 
 
 def test_other_variables_are_read(load_settings, tmp_path):
@@ -70,6 +96,9 @@ def test_other_variables_are_read(load_settings, tmp_path):
     ({"QSCHED_MAX_BUNDLE_BYTES": "lots"}, "QSCHED_MAX_BUNDLE_BYTES='lots' is not an integer"),
     ({"QSCHED_MAX_BUNDLE_BYTES": "0"}, "below the minimum 1"),
     ({"QSCHED_REQUIRE_SECRET_KEY": "1"}, "SECRET_KEY is not set"),
+    ({"REDIS_URL": "memcached://x"}, "is not a redis:// URL"),
+    ({"QSCHED_X_ACCEL_REDIRECT": "protected"}, "must start and end with '/'"),
+    ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS='a year' is not an integer"),
 ])
 def test_bad_values_fail_loudly(load_settings, env, words):
     with pytest.raises(ImproperlyConfigured, match=words):
