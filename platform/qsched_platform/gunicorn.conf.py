@@ -24,6 +24,9 @@ keepalive = 5
 max_requests = 5000
 max_requests_jitter = 500
 proc_name = "qsched-web"
+# gunicorn's runtime control socket (one fixed path per user by default, so two stacks on one machine
+# would share it) stays off.
+control_socket_disable = True
 
 _access = os.environ.get("QSCHED_ACCESS_LOG", "-")
 accesslog = None if _access.lower() in ("off", "none", "") else _access
