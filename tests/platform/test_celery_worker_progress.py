@@ -11,35 +11,21 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import kombu
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from studies.models import Study
 from studies.services import create_study_from_bundle
 from studies.tasks import refresh_progress
 
+from .live_processes import database_url
+
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 45  # upper bound on a loaded 2-core machine; a normal run takes a few seconds
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def database_url() -> str:
-    """The URL of the test database this process is using, for the worker's DATABASE_URL."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        name = str(db["NAME"])
-        if name == ":memory:" or "mode=memory" in name:
-            pytest.fail("the SQLite test database is in memory; a worker process cannot see it (settings TEST NAME)")
-        return f"sqlite:///{name}"
-    if db["ENGINE"].endswith("postgresql"):
-        auth = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
-        return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    pytest.fail(f"no worker database URL for engine {db['ENGINE']}")
 
 
 @pytest.fixture
