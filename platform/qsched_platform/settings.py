@@ -179,7 +179,10 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Redis hands an unacknowledged task to another worker this long after delivery (a worker that
     # vanished, e.g. SIGKILL or a lost node). Longer than any task: a task still running when it
     # passes is delivered twice (the report lease then turns the second one away).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600, minimum=1)}
+    _visibility_s = env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600, minimum=1)
+    # Workers look for such tasks every unacked_restore_interval seconds (kombu's default sweep is ~100 s).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_s, "unacked_restore_throttle": 1,
+                                       "unacked_restore_interval": max(1, min(10, _visibility_s // 4))}
 # Periodic tasks run by `celery beat` (scripts/serve.sh starts it): none by default.
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

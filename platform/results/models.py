@@ -19,8 +19,13 @@ class StudyReport(models.Model):
     files = models.JSONField(default=list, blank=True, help_text="names of the files in the report folder")
     headline = models.JSONField(default=dict, blank=True,
                                 help_text="per criterion: BT table, interval method, notes (for the study page)")
-    # Claimed with a conditional UPDATE so that two workers never build the same report at once.
-    building_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # The build lease (results.services): claimed with a conditional UPDATE so that two workers never build
+    # the same report at once; renewed while the build runs, so a build whose worker died blocks the report
+    # only until the lease lapses (QSCHED_REPORT_LEASE_S), and a redelivery of the same task takes it at once.
+    building_since = models.DateTimeField(null=True, blank=True, editable=False,
+                                          help_text="when the build lease was last renewed (null: no build)")
+    building_by = models.CharField(max_length=64, blank=True, editable=False,
+                                   help_text="who holds the build lease: the Celery task id")
     requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     @property

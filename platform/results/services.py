@@ -4,17 +4,28 @@ The report is ``analysis.report.write_report`` on the study's votes
 (``studies.export.votes_dataframe``), with system and image metrics and the
 comparisons of its bundle. Files are written to a fresh folder and swapped in
 by renames, so a download never sees half a report.
+
+One build per report at a time, by a lease on the report row: ``building_by`` (the
+holder: the Celery task id) and ``building_since`` (last renewal). A build claims it
+with one conditional UPDATE that succeeds when the lease is free, lapsed (not renewed
+for ``QSCHED_REPORT_LEASE_S``) or already its own (a redelivered task, same id, after
+its worker died); a thread renews it every third of that while the build runs. So a
+killed build holds the report for at most one lease, and the task that asked for it runs
+again. A build that finds the lease held raises :class:`ReportBusy` (the task retries).
+Rebuilding is idempotent: the report is a function of the votes.
 """
 from __future__ import annotations
 
 import logging
 import re
 import shutil
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,11 +33,18 @@ from .models import StudyReport
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["REPORT_FILE_RE", "ensure_report", "refresh_report", "report_dir", "report_file"]
+__all__ = ["REPORT_FILE_RE", "ReportBusy", "ensure_report", "refresh_report", "report_dir", "report_file"]
 
 #: Names that may be downloaded: the tables, the summary and the plots.
 REPORT_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.(json|csv|png|svg)$")
-STALE_BUILD = timedelta(minutes=30)
+
+
+class ReportBusy(Exception):
+    """Another build holds a live lease on this report; try again after ``retry_after`` seconds."""
+
+    def __init__(self, study_slug: str, holder: str, retry_after: int):
+        super().__init__(f"the report of {study_slug} is being built by {holder or 'another worker'}")
+        self.retry_after = retry_after
 
 
 def report_dir(study) -> Path:
@@ -51,10 +69,46 @@ def ensure_report(study) -> StudyReport:
     return report
 
 
-def _claim(report: StudyReport) -> bool:
+def _lease_seconds() -> int:
+    return int(settings.QSCHED_REPORT_LEASE_S)
+
+
+def _claim(report: StudyReport, holder: str) -> bool:
     now = timezone.now()
-    free = Q(building_since__isnull=True) | Q(building_since__lt=now - STALE_BUILD)
-    return StudyReport.objects.filter(free, pk=report.pk).update(building_since=now) == 1
+    free = (Q(building_since__isnull=True) | Q(building_since__lt=now - timedelta(seconds=_lease_seconds()))
+            | Q(building_by=holder))
+    return StudyReport.objects.filter(free, pk=report.pk).update(building_since=now, building_by=holder) == 1
+
+
+class _LeaseRenewer:
+    """Renews ``holder``'s lease on report ``pk`` every third of the lease, from a thread, until closed."""
+
+    def __init__(self, pk: int, holder: str):
+        self.pk, self.holder = pk, holder
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"report-lease-{pk}", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(_lease_seconds() / 3):
+                try:
+                    renewed = StudyReport.objects.filter(pk=self.pk, building_by=self.holder).update(
+                        building_since=timezone.now())
+                except DatabaseError as exc:  # try again at the next beat; the lease is a third longer
+                    logger.warning("report %s: lease renewal failed: %s", self.pk, exc)
+                    continue
+                if not renewed:
+                    logger.warning("report %s: lease of %s was taken over", self.pk, self.holder)
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def _bundle_inputs(study):
@@ -82,7 +136,8 @@ def _swap_in(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool | None = None) -> StudyReport:
+def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool | None = None,
+                   holder: str | None = None) -> StudyReport:
     """Rebuild the report of ``study`` from all its votes so far.
 
     Parameters
@@ -92,23 +147,36 @@ def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool | None 
         Samples per bootstrap kind (default ``settings.QSCHED_REPORT_BOOTSTRAP`` or 1000).
     plots : bool, optional
         Draw the figures (default ``settings.QSCHED_REPORT_PLOTS`` or True).
+    holder : str, optional
+        Who builds (the Celery task id, so that a redelivered task takes over its own lease); default a
+        fresh id.
 
     Returns
     -------
     StudyReport
         With ``status`` "ok" (files written), "empty" (no votes yet; older
         files are kept) or "failed" (``message`` says why; older files are kept).
-        When another worker is building the same report, returns the row unchanged.
+
+    Raises
+    ------
+    ReportBusy
+        Another holder's lease on the report is live; nothing was done.
     """
+    report = ensure_report(study)
+    holder = holder or f"direct-{uuid.uuid4().hex}"
+    if not _claim(report, holder):
+        report.refresh_from_db(fields=["building_by"])
+        raise ReportBusy(study.slug, report.building_by, _lease_seconds())
+    with _LeaseRenewer(report.pk, holder):
+        return _build(report, study, n_bootstrap=n_bootstrap, plots=plots, holder=holder)
+
+
+def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> StudyReport:
     from studies.export import votes_dataframe
 
     from analysis.io import VotesError
     from analysis.report import write_report
 
-    report = ensure_report(study)
-    if not _claim(report):
-        logger.info("report of %s is being built by another worker", study.slug)
-        return report
     try:
         votes = votes_dataframe(study)
         if len(votes) == 0:
@@ -139,9 +207,11 @@ def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool | None 
         report.headline = _headline(final / "summary.json")
         return report
     finally:
-        report.building_since = None
-        report.save(update_fields=["status", "message", "n_votes", "refreshed_at", "files", "headline",
-                                   "building_since"])
+        # Recorded only while the lease is still ours (a build that lost it leaves the row to the new holder).
+        report.building_since, report.building_by = None, ""
+        StudyReport.objects.filter(pk=report.pk, building_by=holder).update(
+            status=report.status, message=report.message, n_votes=report.n_votes, refreshed_at=report.refreshed_at,
+            files=report.files, headline=report.headline, building_since=None, building_by="")
 
 
 def _headline(summary_path: Path) -> dict:

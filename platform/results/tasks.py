@@ -9,7 +9,7 @@ from django.utils import timezone
 from studies.models import Study
 
 from .models import StudyReport
-from .services import ensure_report
+from .services import ReportBusy, ensure_report
 from .services import refresh_report as build
 
 logger = logging.getLogger(__name__)
@@ -17,14 +17,23 @@ logger = logging.getLogger(__name__)
 __all__ = ["refresh_report", "request_report_refresh"]
 
 
-@shared_task(name="results.refresh_report", ignore_result=True)
-def refresh_report(study_id: int) -> str | None:
-    """Rebuild the analysis report of study ``study_id``; returns its status (None if the study is gone)."""
+@shared_task(name="results.refresh_report", ignore_result=True, bind=True, max_retries=30)
+def refresh_report(self, study_id: int) -> str | None:
+    """Rebuild the analysis report of study ``study_id``; returns its status (None if the study is gone).
+
+    Holds the report's build lease under this task's id: if its worker dies, the redelivered task
+    (acks_late) takes the lease over at once. While another build holds it, retries after the lease.
+    """
     study = Study.objects.filter(pk=study_id).first()
     if study is None:
         logger.info("refresh_report: study %s is gone", study_id)
         return None
-    return build(study=study).status
+    try:
+        return build(study=study, holder=self.request.id).status
+    except ReportBusy as busy:
+        if self.request.called_directly:
+            raise
+        raise self.retry(countdown=busy.retry_after) from busy
 
 
 def request_report_refresh(study: Study) -> StudyReport:

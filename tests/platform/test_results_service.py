@@ -2,8 +2,9 @@
 import json
 
 import pytest
+from django.conf import settings
 from results.models import StudyReport
-from results.services import refresh_report, report_dir, report_file
+from results.services import ReportBusy, refresh_report, report_dir, report_file
 from results.tasks import refresh_report as refresh_task
 
 from .annotate_study import make_study
@@ -61,11 +62,33 @@ def test_a_refresh_replaces_the_previous_files(voted, add_vote):
 def test_a_report_being_built_elsewhere_is_not_built_twice(voted):
     from django.utils import timezone
 
-    report = StudyReport.objects.create(study=voted, building_since=timezone.now())
-    assert refresh_report(study=voted, n_bootstrap=10).status == StudyReport.Status.NONE
+    report = StudyReport.objects.create(study=voted, building_since=timezone.now(), building_by="task-a")
+    with pytest.raises(ReportBusy, match="being built by task-a") as busy:
+        refresh_report(study=voted, n_bootstrap=10)
+    assert busy.value.retry_after == settings.QSCHED_REPORT_LEASE_S
     assert report_file(voted, "summary.json") is None
     report.refresh_from_db()
-    assert report.building_since is not None
+    assert report.building_since is not None and report.building_by == "task-a"
+    assert report.status == StudyReport.Status.NONE
+
+
+def test_a_lease_not_renewed_for_its_length_is_taken_over(voted):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lapsed = timezone.now() - timedelta(seconds=settings.QSCHED_REPORT_LEASE_S + 1)
+    StudyReport.objects.create(study=voted, building_since=lapsed, building_by="a-killed-worker")
+    assert refresh_report(study=voted, n_bootstrap=10, plots=False, holder="task-b").status == StudyReport.Status.OK
+    report = StudyReport.objects.get(study=voted)
+    assert (report.building_since, report.building_by) == (None, "")
+
+
+def test_a_redelivered_task_takes_over_its_own_live_lease_at_once(voted):
+    from django.utils import timezone
+
+    StudyReport.objects.create(study=voted, building_since=timezone.now(), building_by="task-c")
+    assert refresh_report(study=voted, n_bootstrap=10, plots=False, holder="task-c").status == StudyReport.Status.OK
 
 
 def test_unsafe_file_names_are_never_resolved(voted):
@@ -80,3 +103,28 @@ def test_the_task_is_a_thin_wrapper(voted):
     with override_settings(QSCHED_REPORT_BOOTSTRAP=10, QSCHED_REPORT_PLOTS=False):
         assert refresh_task(voted.pk) == "ok"
     assert refresh_task(999999) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lease_is_renewed_while_a_build_runs(owner, add_vote, monkeypatch, settings):
+    """A build longer than its lease keeps it: a thread moves building_since forward meanwhile."""
+    import time
+
+    import analysis.report
+
+    settings.QSCHED_REPORT_LEASE_S = 3
+    study = make_study(owner, slug="slow", n_prompts=1)
+    _vote_all(study, add_vote)
+    real_write = analysis.report.write_report
+    seen = {}
+
+    def slow_write(*args, **kwargs):
+        seen["claimed"] = StudyReport.objects.get(study=study).building_since
+        time.sleep(4)  # longer than the lease
+        seen["later"] = StudyReport.objects.get(study=study).building_since
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(analysis.report, "write_report", slow_write)
+    assert refresh_report(study=study, n_bootstrap=10, plots=False).status == StudyReport.Status.OK
+    assert (seen["later"] - seen["claimed"]).total_seconds() >= 0.9
+    assert StudyReport.objects.get(study=study).building_since is None

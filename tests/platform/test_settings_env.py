@@ -79,7 +79,8 @@ def test_database_url_switches_to_postgresql(load_settings):
 def test_celery_broker_url_switches_to_redis(load_settings):
     s = load_settings(CELERY_BROKER_URL="redis://127.0.0.1:6379/3", CELERY_VISIBILITY_TIMEOUT_S="90")
     assert s.CELERY_BROKER_URL == "redis://127.0.0.1:6379/3"
-    assert s.CELERY_BROKER_TRANSPORT_OPTIONS == {"visibility_timeout": 90}
+    assert s.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == 90
+    assert s.CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] <= 90 / 4
 
 
 def test_other_variables_are_read(load_settings, tmp_path):
