@@ -46,26 +46,44 @@
     try { sessionStorage.setItem(storageKey, value); } catch { /* private mode: no resume */ }
   }
 
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const BUSY_RETRIES = 6; // 503 "busy, retry": at most this many resends of one request
+  const BUSY_WAIT_MAX_S = 10;
+
+  // Seconds to wait before resending after a 503, from its Retry-After header (1 to BUSY_WAIT_MAX_S).
+  function retryAfterSeconds(response) {
+    const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+    return Math.min(Math.max(Number.isFinite(seconds) ? seconds : 1, 1), BUSY_WAIT_MAX_S);
+  }
+
   async function api(method, url, body) {
     const headers = { Accept: "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    // Network failures are retried with back-off; every call here is safe to repeat.
+    // The exact same body is resent on every attempt: every call here is safe to repeat (a vote
+    // sent twice is recorded once). Network failures are retried with back-off; a 503 (the server
+    // is busy for a moment) after its Retry-After, up to BUSY_RETRIES times.
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    let busyRetries = 0;
     for (let attempt = 0; ; attempt++) {
+      let response;
       try {
-        const response = await fetch(url, {
-          method, headers, credentials: "omit", cache: "no-store",
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        let data = null;
-        if (response.status !== 204) {
-          try { data = await response.json(); } catch { data = null; }
-        }
-        return { status: response.status, data };
+        response = await fetch(url, { method, headers, credentials: "omit", cache: "no-store", body: payload });
       } catch (error) {
         if (attempt >= 3) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 400 * 2 ** attempt));
+        await sleep(400 * 2 ** attempt);
+        continue;
       }
+      if (response.status === 503 && busyRetries < BUSY_RETRIES) {
+        busyRetries += 1;
+        await sleep(1000 * retryAfterSeconds(response));
+        continue;
+      }
+      let data = null;
+      if (response.status !== 204) {
+        try { data = await response.json(); } catch { data = null; }
+      }
+      return { status: response.status, data };
     }
   }
 
@@ -128,12 +146,15 @@
     if (busy || !current || (choice === "tie" && !config.allowTies)) return;
     busy = true;
     document.body.dataset.ready = "false";
-    const responseMs = Math.max(0, Math.round(performance.now() - shownAt));
+    // A retry of this vote (the "Try again" button) sends the body of the first attempt again.
+    if (!current.vote || current.vote.choice !== choice) {
+      current.vote = { choice, response_ms: Math.max(0, Math.round(performance.now() - shownAt)) };
+    }
     const button = document.querySelector(`.choice[data-choice="${choice}"]`);
     if (button) button.classList.add("chosen");
     const url = config.urls.vote.replace("ASSIGNMENT", encodeURIComponent(current.data.assignment));
     try {
-      const { status, data } = await api("POST", url, { choice, response_ms: responseMs });
+      const { status, data } = await api("POST", url, current.vote);
       // 410: the task's time limit passed (its slot goes back to the pool); simply move on.
       if (![200, 201, 410].includes(status)) throw new ApiError(status, data);
       if (status !== 410) votesGiven += 1;

@@ -1,0 +1,109 @@
+"""A database that is busy or gone for a moment answers a JSON 503 with Retry-After, never an HTML 500.
+
+Covers: a really locked SQLite file (another connection holds the write lock), PostgreSQL-style
+failures (serialization failure, deadlock, dropped connection: ``OperationalError``/``InterfaceError``),
+and claim contention (``annotate.errors.Busy``). The same request sent again afterwards succeeds, once.
+"""
+import sqlite3
+
+import pytest
+from django.db import InterfaceError, OperationalError, connection
+
+from annotate import services
+from annotate.errors import Busy
+from annotate.models import Vote
+
+from .test_vote_create import _join, _next, _vote
+
+
+def assert_busy_503(response):
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert int(response["Retry-After"]) >= 1
+    body = response.json()
+    assert set(body) == {"detail", "code"} and body["code"] == "busy"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_sqlite_database_answers_503_and_the_same_vote_sent_again_is_recorded_once(make_live_study, client):
+    if connection.vendor != "sqlite":
+        pytest.skip("a locked database file is SQLite's failure; the PostgreSQL pass runs the other tests here")
+    make_live_study()
+    auth = _join(client, "P1")
+    public_id = _next(client, auth)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout = 200")  # give up on a lock after 0.2 s, not the configured 20 s
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        assert_busy_503(_vote(client, auth, public_id))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert Vote.objects.count() == 0  # nothing was written
+    assert _vote(client, auth, public_id).status_code == 201
+    assert _vote(client, auth, public_id).status_code == 200
+    assert Vote.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("error", [
+    OperationalError("could not serialize access due to concurrent update"),
+    OperationalError("deadlock detected"),
+    OperationalError("server closed the connection unexpectedly"),
+    InterfaceError("connection already closed"),
+])
+def test_database_failures_on_the_annotator_api_answer_json_503(make_live_study, client, monkeypatch, error):
+    make_live_study()
+    auth = _join(client, "P1")
+    public_id = _next(client, auth)
+
+    def fail(**kwargs):
+        raise error
+
+    monkeypatch.setattr(services, "record_vote", fail)
+    assert_busy_503(_vote(client, auth, public_id))
+    monkeypatch.setattr(services, "next_assignment", fail)
+    assert_busy_503(client.get("/api/session/next", **auth))
+    assert Vote.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_claim_contention_answers_503_with_retry_after(make_live_study, client, monkeypatch):
+    make_live_study()
+    auth = _join(client, "P1")
+
+    def contended(**kwargs):
+        raise Busy("every free task was taken by others at the same moment; try again")
+
+    monkeypatch.setattr(services, "next_assignment", contended)
+    response = client.get("/api/session/next", **auth)
+    assert_busy_503(response)
+    assert "try again" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_database_failure_on_a_researcher_page_is_a_503_too(client, owner, monkeypatch):
+    import dashboard.views.detail as detail
+
+    client.force_login(owner)
+
+    def fail(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(detail, "get_study_for_user", fail)
+    assert_busy_503(client.get("/studies/any/"))
+
+
+@pytest.mark.django_db
+def test_other_errors_stay_a_500(make_live_study, client, monkeypatch):
+    make_live_study()
+    auth = _join(client, "P1")
+    public_id = _next(client, auth)
+
+    def bug(**kwargs):
+        raise ZeroDivisionError("a real bug")
+
+    monkeypatch.setattr(services, "record_vote", bug)
+    client.raise_request_exception = False
+    assert _vote(client, auth, public_id).status_code == 500
