@@ -7,13 +7,14 @@ cookies, hence no CSRF); image links are signed per assignment instead, since
 import functools
 import mimetypes
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from qsched_platform.file_responses import send_file
 from studies.models import Study
 
 from . import services
@@ -132,7 +133,4 @@ def image(request, token: str):
         raise Http404("no such image")
     img = assignment.left_image if side == "left" else assignment.right_image
     content_type = mimetypes.guess_type(img.file.name)[0] or "application/octet-stream"
-    response = FileResponse(img.file.open("rb"), content_type=content_type)
-    response.headers.pop("Content-Disposition", None)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return send_file(img.file.path, content_type=content_type, cache_control="private, max-age=3600")

@@ -1,8 +1,9 @@
 """Report downloads and refresh for researchers (pages under /studies/<slug>/report/...)."""
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
+from qsched_platform.file_responses import send_file
 from studies.access import get_study_for_user
 
 from .services import report_file
@@ -12,16 +13,14 @@ CONTENT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8", "
                  "svg": "image/svg+xml"}
 
 
-def file_response(study, name: str) -> FileResponse:
+def file_response(study, name: str) -> HttpResponse:
     """The report file ``name`` of ``study`` (inline for images, as a download otherwise)."""
     path = report_file(study, name)
     if path is None:
         raise Http404(f"no report file {name!r} for this study (refresh the report first?)")
     ext = path.suffix[1:]
-    response = FileResponse(open(path, "rb"),  # noqa: SIM115 (FileResponse closes it) content_type=CONTENT_TYPES[ext],
-                            as_attachment=ext in ("json", "csv"), filename=f"{study.slug}-{name}")
-    response["Cache-Control"] = "private, no-cache"
-    response["X-Content-Type-Options"] = "nosniff"
+    response = send_file(path, content_type=CONTENT_TYPES[ext], cache_control="private, no-cache",
+                         download_name=f"{study.slug}-{name}" if ext in ("json", "csv") else None)
     if ext == "svg":
         response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
