@@ -7,13 +7,14 @@
   upload is imported inside its request, so this is longer than gunicorn's 30 s.
 - The access log (``QSCHED_ACCESS_LOG``, default stdout; ``off`` for none) never holds secrets or
   personal data: the path without its query string (Prolific ids travel there), no Referer, and the
-  signed part of image links replaced by ``-`` (a link is a credential for one image).
+  signed part of image links replaced by ``-`` (qsched_platform.log_redaction: a link is a credential).
 """
 import multiprocessing
 import os
-import re
 
 from gunicorn.glogging import Logger
+
+from qsched_platform.log_redaction import redact_path
 
 bind = [b.strip() for b in os.environ.get("QSCHED_BIND", "127.0.0.1:8000").split(",") if b.strip()]
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
@@ -35,15 +36,12 @@ loglevel = os.environ.get("QSCHED_WEB_LOG_LEVEL", "info")
 # client, time, method, path (no query), protocol, status, bytes, duration in ms
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
-_SIGNED_IMAGE = re.compile(r"^(/api/images/)[^/]+")
-
-
 class RedactingLogger(Logger):
     """gunicorn's logger, with the secret part of image links left out of the access log."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        atoms["U"] = _SIGNED_IMAGE.sub(r"\1-", atoms.get("U", ""))
+        atoms["U"] = redact_path(atoms.get("U") or "")
         return atoms
 
 

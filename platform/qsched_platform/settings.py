@@ -190,7 +190,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_image_links": {"()": "qsched_platform.log_redaction.RedactImageLinks"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_image_links"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
