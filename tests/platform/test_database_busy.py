@@ -107,3 +107,27 @@ def test_other_errors_stay_a_500(make_live_study, client, monkeypatch):
     monkeypatch.setattr(services, "record_vote", bug)
     client.raise_request_exception = False
     assert _vote(client, auth, public_id).status_code == 500
+
+
+@pytest.mark.slow
+def test_with_postgresql_unreachable_a_real_server_answers_the_api_with_json_503(tmp_path):
+    """gunicorn with the project's config, its DATABASE_URL pointing at a port where no PostgreSQL listens."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from .live_processes import free_port, start_gunicorn, stop_group
+
+    master, port = start_gunicorn(tmp_path, workers=1,
+                                  DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere")
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/session/next",
+                                         headers={"Authorization": "Bearer some-token"})
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=30)
+    finally:
+        stop_group(master)
+    error = answer.value
+    assert error.code == 503 and error.headers["Content-Type"] == "application/json"
+    assert int(error.headers["Retry-After"]) >= 1
+    assert json.loads(error.read())["code"] == "busy"
