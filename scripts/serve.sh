@@ -41,17 +41,6 @@ export PYTHONPATH="$ROOT/platform:$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export DJANGO_SETTINGS_MODULE=qsched_platform.settings
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
-QSCHED_SKIP_CHROMIUM=${QSCHED_SKIP_CHROMIUM:-1} scripts/bootstrap.sh  # the browser is only for the tests
-echo "==> checking the settings (manage.py check --deploy)"
-$PY manage.py check --deploy --fail-level ERROR
-if [ "${QSCHED_SKIP_MIGRATE:-0}" != 1 ]; then
-    echo "==> migrating the database"
-    $PY manage.py migrate --noinput -v 0
-fi
-$PY manage.py collectstatic --noinput -v 0
-
-VAR=${QSCHED_VAR_DIR:-$ROOT/var}
-mkdir -p "$VAR"
 pids=()
 stopping=0
 stop() {
@@ -72,6 +61,18 @@ stop() {
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
+
+QSCHED_SKIP_CHROMIUM=${QSCHED_SKIP_CHROMIUM:-1} scripts/bootstrap.sh  # the browser is only for the tests
+echo "==> checking the settings (manage.py check --deploy)"
+$PY manage.py check --deploy --fail-level ERROR
+if [ "${QSCHED_SKIP_MIGRATE:-0}" != 1 ]; then
+    echo "==> migrating the database"
+    $PY manage.py migrate --noinput -v 0
+fi
+$PY manage.py collectstatic --noinput -v 0
+
+VAR=${QSCHED_VAR_DIR:-$ROOT/var}
+mkdir -p "$VAR"
 
 echo "==> starting gunicorn on ${QSCHED_BIND:-127.0.0.1:8000}"
 $PY -m gunicorn -c platform/qsched_platform/gunicorn.conf.py qsched_platform.wsgi:application &

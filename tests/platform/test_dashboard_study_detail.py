@@ -51,6 +51,18 @@ def test_behind_a_tls_proxy_the_annotator_links_are_https(client, owner, study, 
     assert "https://study.example.org/a/s1/?PROLIFIC_PID=" in content and "http://" not in content
 
 
+def test_with_ssl_redirect_behind_the_proxy_plain_http_is_sent_to_https_and_https_is_served(
+        client, owner, study, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["study.example.org"]
+    client.force_login(owner)
+    url = reverse("dashboard:study_detail", args=[study.slug])
+    plain = client.get(url, HTTP_HOST="study.example.org", HTTP_X_FORWARDED_PROTO="http")
+    assert plain.status_code == 301 and plain["Location"] == f"https://study.example.org{url}"
+    assert client.get(url, HTTP_HOST="study.example.org", HTTP_X_FORWARDED_PROTO="https").status_code == 200
+
+
 def test_without_the_proxy_setting_a_forwarded_proto_header_is_ignored(client, owner, study):
     client.force_login(owner)
     content = client.get(reverse("dashboard:study_detail", args=[study.slug]),
