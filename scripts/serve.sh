@@ -87,6 +87,20 @@ if [ "${QSCHED_BEAT:-1}" != 0 ]; then
     pids+=($!)
 fi
 
+bind=${QSCHED_BIND:-127.0.0.1:8000}
+bind=${bind%%,*}
+if [[ "$bind" != unix:* ]]; then
+    for _ in $(seq 1 60); do
+        # any HTTP answer will do (behind TLS it is a redirect; an unlisted Host is a 400)
+        if $PY -c "import http.client as h, sys; c = h.HTTPConnection(sys.argv[1], timeout=2); c.request('GET', '/login/'); c.getresponse()" "${bind/0.0.0.0/127.0.0.1}" 2>/dev/null; then
+            echo "==> serving on http://$bind (researchers: /login/; first account: manage.py createsuperuser)"
+            break
+        fi
+        kill -0 "${pids[0]}" 2>/dev/null || break
+        sleep 1
+    done
+fi
+
 # Run until a signal, or until one of the processes exits (then stop the others).
 set +e
 wait -n "${pids[@]}"
