@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from qsched_platform.file_responses import send_file
-from studies.models import Study
+from studies.models import STUDY_BULK_FIELDS, Study
 
 from . import services
 from .errors import AnnotateError
@@ -60,7 +60,7 @@ def _body(request) -> dict:
     return request.data
 
 
-def assignment_payload(request, assignment: Assignment, annotator) -> dict:
+def assignment_payload(request, assignment: Assignment, progress: dict) -> dict:
     """The JSON an annotator sees for one task: nothing in it names a system."""
     item = assignment.work_item
     # Paths on this host, not absolute URLs: they stay right behind a proxy that rewrites host or scheme.
@@ -73,13 +73,13 @@ def assignment_payload(request, assignment: Assignment, annotator) -> dict:
         "left": {"url": urls["left"]},
         "right": {"url": urls["right"]},
         "expires_at": assignment.expires_at.isoformat(),
-        **services.progress(annotator),
+        **progress,
     }
 
 
 @annotator_api(["POST"])
 def session_create(request, slug: str):
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(Study.objects.defer(*STUDY_BULK_FIELDS), slug=slug)
     body = _body(request)
     annotator, token = services.start_session(
         study=study, external_id=body.get("external_id", ""), crowd_study_id=body.get("study_id", ""),
@@ -96,12 +96,12 @@ def session_create(request, slug: str):
 def session_next(request):
     annotator = _annotator(request)
     exclude = [v for raw in request.query_params.getlist("exclude") for v in raw.split(",") if v]
-    assignment = services.next_assignment(annotator=annotator, exclude=exclude)
+    assignment, progress = services.next_task(annotator=annotator, exclude=exclude)
     if assignment is None:
         return Response(status=status.HTTP_204_NO_CONTENT)
     assignment = Assignment.objects.select_related(
         "work_item__criterion", "work_item__comparison__prompt").get(id=assignment.id)
-    return Response(assignment_payload(request, assignment, annotator))
+    return Response(assignment_payload(request, assignment, progress))
 
 
 @annotator_api(["GET"])

@@ -4,121 +4,245 @@ Rules
 -----
 - A work item takes exactly ``k = study.votes_per_pair`` votes, each from a
   different annotator. ``WorkItem.reserved`` counts open assignments plus votes;
-  a claim is ``UPDATE ... SET reserved = reserved + 1 WHERE id = ? AND reserved < k``
-  that must change exactly one row, so concurrent claims never over-fill an item.
+  a claim raises it by one only while it is below ``k``, so concurrent claims
+  never over-fill an item.
+- Deal order: items go out by (``reserved``, ``deal_rank``). Every item's first
+  slot is dealt before any item's second slot (least-filled first), and within
+  a round in the study's random deal order (``WorkItem.deal_rank``, drawn at
+  import), so the order follows neither the bundle nor the ids: early annotators
+  see every system pair, not only the first one listed.
 - An annotator never gets the same (comparison, criterion) twice (a unique
   constraint backs this), and gets a comparison already seen under another
   criterion only when no unseen comparison has a free slot.
-- Least-filled items first, random among equals; left/right is random per task.
-- An assignment not voted on within ``study.assignment_timeout_s`` expires: it
-  gives its slot back (``reserved - 1``) and the item is handed out again.
+- Left/right is random per task.
+- An assignment not voted on within ``study.assignment_timeout_s`` expires and
+  gives its slot back (``reserved - 1``), so the item is dealt again first. Expiry
+  is lazy: before every claim, :func:`release_expired` expires up to
+  :data:`RELEASE_PER_CLAIM` overdue assignments (of any study, oldest deadline
+  first); nothing scans a study.
 - Attention checks (``annotate.attention``) repeat an item the annotator already
   voted on; they hold no slot, so expiring one gives nothing back.
+- ``studies.counters``: the claim that takes an item's last slot adds one to the
+  study's ``items_full``, the expiry that frees a slot of a full item takes one
+  off, each in its own transaction.
+
+Cost per call (does not grow with the study)
+--------------------------------------------
+- The claim is one statement,
+  ``UPDATE workitem SET reserved = reserved + 1 WHERE id = (SELECT ... ORDER BY
+  reserved, deal_rank LIMIT 1 [FOR UPDATE SKIP LOCKED]) RETURNING ...``. It walks
+  the index ``workitem_deal`` (study, reserved, deal_rank) from its head and
+  passes over only the items this annotator has seen (each an index probe of
+  ``assignment_once_per_annotator``) and, on PostgreSQL, the rows other claims
+  hold at that moment.
+- Expiry reads the partial index ``assignment_expiry`` (open assignments only);
+  an annotator's open tasks come from ``assignment_open``.
+
+Concurrency
+-----------
+PostgreSQL: the candidate row is taken with ``FOR UPDATE SKIP LOCKED``, so
+concurrent claims take different items without waiting for each other. When a
+claim finds nothing, a plain read tells "nothing left for you" from "everything
+left is being claimed right now" (then it tries again, and finally answers
+:class:`~annotate.errors.Busy`, 503). The same annotator claiming in two parallel
+requests can meet the unique constraint: :class:`django.db.IntegrityError`, the
+caller rolls back and tries again.
+SQLite: one writer at a time (transactions start ``IMMEDIATE``), so a claim runs alone.
 """
 import random
+from collections import Counter
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Min
-from django.utils import timezone
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
-from studies.models import Study, WorkItem
+from studies import counters
+from studies.models import Comparison, Study, StudyCounters, WorkItem
 
 from .errors import Busy
 from .models import Annotator, Assignment
 
-CANDIDATES_PER_ROUND = 50
-ROUNDS = 6
+#: Overdue assignments a claim expires before it looks for a free slot.
+RELEASE_PER_CLAIM = 5
 _rng = random.SystemRandom()  # annotators must not be able to predict sides
 
 
-def release_expired(*, study: Study, now=None, limit: int = 500) -> int:
-    """Expire the study's open assignments past their deadline; return how many slots came back."""
-    now = now or timezone.now()
-    stale = list(
-        Assignment.objects.filter(work_item__study=study, status=Assignment.Status.ISSUED, expires_at__lte=now)
-        .order_by("expires_at")
-        .values_list("id", "work_item_id", "attention_check")[:limit]
-    )
-    released = 0
-    for assignment_id, work_item_id, attention_check in stale:
-        with transaction.atomic():
-            # A vote may win the race for this row: then nothing changes here.
-            changed = Assignment.objects.filter(id=assignment_id, status=Assignment.Status.ISSUED).update(
-                status=Assignment.Status.EXPIRED
-            )
-            if changed and not attention_check:  # an attention check holds no slot
-                WorkItem.objects.filter(id=work_item_id).update(reserved=F("reserved") - 1)
-                released += changed
-    return released
+def release_expired(*, now, limit: int = RELEASE_PER_CLAIM) -> int:
+    """Expire up to ``limit`` open assignments past their deadline; return how many slots came back.
+
+    One indexed read when nothing is overdue (the usual case). Otherwise a short transaction of
+    its own, which skips rows another request is expiring or voting on right now (PostgreSQL),
+    and then locks items and counters in a fixed order, so concurrent sweeps never deadlock.
+    """
+    overdue = list(Assignment.objects.filter(status=Assignment.Status.ISSUED, expires_at__lte=now)
+                   .order_by("expires_at").values_list("id", flat=True)[:limit])
+    if not overdue:
+        return 0
+    with transaction.atomic():
+        stale = list(Assignment.objects.filter(id__in=overdue, status=Assignment.Status.ISSUED)
+                     .order_by("id").select_for_update(skip_locked=True)
+                     .values_list("id", "work_item_id", "attention_check"))
+        Assignment.objects.filter(id__in=[row[0] for row in stale]).update(status=Assignment.Status.EXPIRED)
+        slots = Counter(item for _, item, attention_check in stale if not attention_check)
+        for item_id in sorted(slots):
+            WorkItem.objects.filter(id=item_id).update(reserved=F("reserved") - slots[item_id])
+        if slots:
+            _count_items_no_longer_full(slots)
+    return sum(slots.values())
 
 
-def open_assignments(annotator: Annotator, *, now=None):
+def _count_items_no_longer_full(slots: Counter) -> None:
+    rows = WorkItem.objects.filter(id__in=slots).values_list("id", "reserved", "study_id", "study__votes_per_pair")
+    freed = Counter(study for item, reserved, study, k in rows if reserved + slots[item] == k)
+    for study_id in sorted(freed):
+        counters.add_full(Study(pk=study_id), -freed[study_id])
+
+
+def open_assignments(annotator: Annotator, *, now):
     """The annotator's issued, unexpired, unvoted assignments, oldest first."""
-    now = now or timezone.now()
-    return annotator.assignments.filter(status=Assignment.Status.ISSUED, expires_at__gt=now).order_by("issued_at", "id")
+    return Assignment.objects.filter(annotator=annotator, status=Assignment.Status.ISSUED,
+                                     expires_at__gt=now).order_by("issued_at", "id")
 
 
-def claimable_items(annotator: Annotator):
-    """Work items with a free slot that this annotator has never been given."""
+def _quoted(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _candidate_sql(*, unseen_comparisons: bool, lock: str = "") -> str:
+    """SELECT the first free item in deal order that the annotator may get (one id or none)."""
+    items, assignments = _quoted(WorkItem), _quoted(Assignment)
+    if unseen_comparisons:  # nothing of the same comparison, under any criterion
+        seen = (f"SELECT 1 FROM {items} x JOIN {assignments} s ON s.work_item_id = x.id "
+                f"WHERE x.comparison_id = w.comparison_id AND s.annotator_id = %(annotator)s "
+                f"AND NOT s.attention_check")
+    else:
+        seen = (f"SELECT 1 FROM {assignments} s WHERE s.annotator_id = %(annotator)s "
+                f"AND s.work_item_id = w.id AND NOT s.attention_check")
+    return (f"SELECT w.id FROM {items} w WHERE w.study_id = %(study)s AND w.reserved < %(k)s "
+            f"AND NOT EXISTS ({seen}) ORDER BY w.reserved, w.deal_rank LIMIT 1 {lock}")
+
+
+def _params(annotator: Annotator) -> dict:
+    return {"annotator": annotator.pk, "study": annotator.study_id, "k": annotator.study.votes_per_pair}
+
+
+def _first_claimable(annotator: Annotator) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_candidate_sql(unseen_comparisons=False), _params(annotator))
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def has_claimable(annotator: Annotator) -> bool:
+    """Whether some item still has a free slot this annotator may take (a read, no lock)."""
+    return _first_claimable(annotator) is not None
+
+
+def claimable_count(annotator: Annotator) -> int:
+    """Items with a free slot that this annotator has never been given, from the stored counters.
+
+    ``work_items - items_full`` minus the annotator's own items that still have a free slot:
+    the last term reads only this annotator's assignments, never the study's items.
+    """
+    counts, items, assignments = _quoted(StudyCounters), _quoted(WorkItem), _quoted(Assignment)
+    sql = (f"SELECT c.work_items - c.items_full - (SELECT COUNT(*) FROM {assignments} s "
+           f"JOIN {items} w ON w.id = s.work_item_id WHERE s.annotator_id = %(annotator)s "
+           f"AND NOT s.attention_check AND w.reserved < %(k)s) FROM {counts} c WHERE c.study_id = %(study)s")
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, _params(annotator))
+            row = cursor.fetchone()
+        if row is not None:
+            return max(row[0], 0)
+        counters.ensure(annotator.study)
+    raise RuntimeError(f"study {annotator.study_id} has no counters")  # ensure() just wrote them
+
+
+def _claim_row(annotator: Annotator, candidate_sql: str) -> tuple | None:
+    sql = (f"UPDATE {_quoted(WorkItem)} SET reserved = reserved + 1 WHERE id = ({candidate_sql}) "
+           f"AND reserved < %(k)s RETURNING id, comparison_id, reserved")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _params(annotator))
+        rows = cursor.fetchall()
+    return rows[0] if rows else None
+
+
+class Contended(Exception):
+    """What is left for the annotator is held by claims in flight: roll back and try again."""
+
+
+def _take_free_slot(annotator: Annotator, *, wait: bool) -> tuple | None:
+    if not connection.features.has_select_for_update_skip_locked:  # SQLite: this statement runs alone
+        return (_claim_row(annotator, _candidate_sql(unseen_comparisons=True))
+                or _claim_row(annotator, _candidate_sql(unseen_comparisons=False)))
+    if not wait:
+        skip = "FOR UPDATE SKIP LOCKED"
+        row = (_claim_row(annotator, _candidate_sql(unseen_comparisons=True, lock=skip))
+               or _claim_row(annotator, _candidate_sql(unseen_comparisons=False, lock=skip)))
+        if row is None and has_claimable(annotator):
+            raise Contended()
+        return row
+    # In a fresh transaction that holds no lock: wait for the one row a claim in flight holds
+    # (so this wait can be in no deadlock), then take a slot if that claim left one.
+    candidate = _first_claimable(annotator)
+    if candidate is None:
+        return None
+    row = _claim_row(annotator, "%(candidate)s" % {"candidate": int(candidate)})
+    if row is None:
+        raise Contended()
+    return row
+
+
+def claim(annotator: Annotator, *, now, wait: bool = False) -> Assignment | None:
+    """Take the next free slot for ``annotator`` and return its new assignment; None when none is left.
+
+    Runs in the caller's transaction, which it leaves to the caller to commit; the caller runs
+    :func:`release_expired` first, outside that transaction (so a claim that waits for another
+    holds no lock that one may need).
+
+    With ``wait`` (a retry after :class:`Contended`, PostgreSQL), it waits for the row a claim in
+    flight holds instead of skipping it.
+
+    Raises
+    ------
+    Contended
+        Nothing could be taken, but what is left is held by claims in flight; roll back and retry.
+    django.db.IntegrityError
+        The same annotator took the same item in a parallel request; roll back and try again.
+    """
+    row = _take_free_slot(annotator, wait=wait)
+    if row is None:
+        return None
+    item_id, comparison_id, reserved = row
     study = annotator.study
-    return WorkItem.objects.filter(study=study, reserved__lt=study.votes_per_pair).exclude(
-        id__in=Assignment.objects.filter(annotator=annotator).values("work_item_id")
+    left, right = Comparison.objects.filter(id=comparison_id).values_list("image_a_id", "image_b_id").get()
+    if _rng.random() < 0.5:
+        left, right = right, left
+    assignment = Assignment.objects.create(
+        annotator=annotator, work_item_id=item_id, left_image_id=left, right_image_id=right,
+        expires_at=now + timedelta(seconds=study.assignment_timeout_s),
     )
+    if reserved == study.votes_per_pair:
+        counters.add_full(study, 1)
+    return assignment
 
 
-def _candidate_ids(annotator: Annotator) -> list[int]:
-    """Ids of the least-filled claimable items, unseen comparisons first, shuffled."""
-    base = claimable_items(annotator)
-    unseen = base.exclude(
-        comparison_id__in=Assignment.objects.filter(annotator=annotator).values("work_item__comparison_id")
-    )
-    for queryset in (unseen, base):
-        lowest = queryset.aggregate(lowest=Min("reserved"))["lowest"]
-        if lowest is None:
-            continue
-        ids = list(queryset.filter(reserved=lowest).values_list("id", flat=True)[: CANDIDATES_PER_ROUND * 4])
-        _rng.shuffle(ids)
-        return ids[:CANDIDATES_PER_ROUND]
-    return []
+def retrying(attempt, *, rounds: int = 8):
+    """Run ``attempt(wait)`` in a transaction of its own until it does not meet concurrent claims.
 
-
-def _try_claim(annotator: Annotator, work_item_id: int, now) -> Assignment | None:
-    study = annotator.study
-    try:
-        with transaction.atomic():
-            if not WorkItem.objects.filter(id=work_item_id, reserved__lt=study.votes_per_pair).update(
-                reserved=F("reserved") + 1
-            ):
-                return None  # filled by someone else meanwhile
-            item = WorkItem.objects.select_related("comparison").get(id=work_item_id)
-            left, right = item.comparison.image_a_id, item.comparison.image_b_id
-            if _rng.random() < 0.5:
-                left, right = right, left
-            return Assignment.objects.create(
-                annotator=annotator, work_item=item, left_image_id=left, right_image_id=right,
-                expires_at=now + timedelta(seconds=study.assignment_timeout_s),
-            )
-    except IntegrityError:
-        return None  # the same annotator claimed this item in a parallel request
-
-
-def claim_next(annotator: Annotator, *, now=None) -> Assignment | None:
-    """Claim a new assignment for ``annotator``; None when nothing is left for them.
+    ``wait`` is False on the first try and True on the next ones (see :func:`claim`). Each try
+    that raised :class:`Contended` or an IntegrityError is rolled back, so the next one starts
+    holding no lock.
 
     Raises
     ------
     Busy
-        When every candidate was taken by others in several rounds in a row
-        (extreme contention); the caller may simply retry.
+        ``rounds`` tries in a row met concurrent claims (503); the client may simply retry.
     """
-    now = now or timezone.now()
-    for _ in range(ROUNDS):
-        candidates = _candidate_ids(annotator)
-        if not candidates:
-            return None
-        for work_item_id in candidates:
-            assignment = _try_claim(annotator, work_item_id, now)
-            if assignment is not None:
-                return assignment
+    for round_ in range(rounds):
+        try:
+            with transaction.atomic():
+                return attempt(round_ > 0)
+        except (Contended, IntegrityError):
+            continue
     raise Busy("every free task was taken by others at the same moment; try again")

@@ -3,11 +3,14 @@
 Rules
 -----
 - When an annotator asks for a new task, has given at least
-  ``study.attention_min_votes_before_check`` regular votes and regular work is
-  still waiting for them, then with probability ``study.attention_check_rate``
-  (one draw per request from :data:`_rng`, a ``random.SystemRandom``) they get a
-  repeat of one of their earlier regular votes (random among those not checked
-  yet, the latest one left out while others exist), with left and right swapped.
+  ``study.attention_min_votes_before_check`` regular votes, has no open check and
+  regular work is still waiting for them, then with probability
+  ``study.attention_check_rate`` (one draw per request from :data:`_rng`, a
+  ``random.SystemRandom``) they get a repeat of one of their earlier regular votes
+  (random among those not checked yet, the latest one left out while others exist),
+  with left and right swapped. (``annotate.services`` claims the regular task first,
+  which tells that regular work is left, and rolls that claim back when the draw
+  asks for a check.)
 - A check is an ``Assignment`` with ``attention_check=True`` and ``repeat_of``
   set. It reserves no ``WorkItem`` slot and never counts toward
   ``WorkItem.votes``, nor toward the annotator's quota. The API shows it exactly
@@ -30,35 +33,45 @@ from django.db.models import Count, F, Q
 
 from .models import Annotator, Assignment, Vote
 
-__all__ = ["check_summary", "maybe_issue_check", "score_check"]
+__all__ = ["check_due", "check_summary", "draws_check", "issue_check", "score_check"]
 
 _rng = random.SystemRandom()  # unpredictable to annotators; tests replace it
 
 
 def _check_candidates(annotator: Annotator) -> list[int]:
-    """Ids of the annotator's regular votes that no check has repeated yet, newest first."""
+    """Ids of the annotator's regular votes that no check has repeated yet, newest first.
+
+    Reads only this annotator's votes and checks (``Vote.annotator`` index, ``assignment_open``
+    and the one-check-per-vote constraint), never the whole study.
+    """
     return list(
         Vote.objects.filter(annotator=annotator, attention_check=False)
-        .exclude(id__in=Assignment.objects.filter(repeat_of__isnull=False).values("repeat_of_id"))
+        .exclude(id__in=Assignment.objects.filter(annotator=annotator, repeat_of__isnull=False)
+                 .values("repeat_of_id"))
         .order_by("-created_at", "-id").values_list("id", flat=True)
     )
 
 
-def maybe_issue_check(*, annotator: Annotator, regular_votes: int, now) -> Assignment | None:
-    """Draw once and, if the draw says so, issue an attention check; else None.
-
-    The caller has already made sure regular work is still waiting for the annotator
-    and that they have no open task to resume.
-    """
+def check_due(*, annotator: Annotator, open_ones: list[Assignment]) -> bool:
+    """Whether a request for a new task takes a draw at all: checks are on, the annotator gave
+    enough regular votes and has no open check (``open_ones``: their open assignments). No query."""
     study = annotator.study
-    rate = study.attention_check_rate or 0.0
-    if rate <= 0 or regular_votes < study.attention_min_votes_before_check:
-        return None
-    if annotator.assignments.filter(attention_check=True, status=Assignment.Status.ISSUED,
-                                    expires_at__gt=now).exists():
-        return None
-    if _rng.random() >= rate:
-        return None
+    return bool((study.attention_check_rate or 0.0) > 0
+                and annotator.regular_votes >= study.attention_min_votes_before_check
+                and not any(a.attention_check for a in open_ones))
+
+
+def draws_check(study) -> bool:
+    """The one draw of a request: True with probability ``study.attention_check_rate``.
+
+    The caller draws only after :func:`check_due` and once it knows regular work is still
+    waiting for the annotator (checks go between regular tasks, never after the last one).
+    """
+    return _rng.random() < (study.attention_check_rate or 0.0)
+
+
+def issue_check(*, annotator: Annotator, now) -> Assignment | None:
+    """Issue an attention check repeating one of the annotator's regular votes; None if none is left."""
     candidates = _check_candidates(annotator)
     if len(candidates) > 1:
         candidates = candidates[1:]  # not the pair just seen
@@ -72,7 +85,7 @@ def maybe_issue_check(*, annotator: Annotator, regular_votes: int, now) -> Assig
                 # Sides swapped: what was on the left is now on the right.
                 left_image_id=original.assignment.right_image_id, right_image_id=original.assignment.left_image_id,
                 attention_check=True, repeat_of=original,
-                expires_at=now + timedelta(seconds=study.assignment_timeout_s),
+                expires_at=now + timedelta(seconds=annotator.study.assignment_timeout_s),
             )
     except IntegrityError:
         return None  # a parallel request checked the same vote; hand out regular work instead

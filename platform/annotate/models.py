@@ -17,6 +17,9 @@ class Annotator(models.Model):
     excluded = models.BooleanField(default=False, help_text="failed quality control")
     checks_passed = models.PositiveIntegerField(default=0, help_text="attention checks answered consistently")
     checks_failed = models.PositiveIntegerField(default=0, help_text="attention checks answered inconsistently")
+    # Kept by annotate.services.record_vote in the vote's transaction, so no request counts votes.
+    regular_votes = models.PositiveIntegerField(default=0, help_text="votes that count toward the quota")
+    check_votes = models.PositiveIntegerField(default=0, help_text="votes on attention checks")
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
 
@@ -76,7 +79,13 @@ class Assignment(models.Model):
             models.CheckConstraint(condition=models.Q(attention_check=True) | models.Q(repeat_of__isnull=True),
                                    name="assignment_repeat_only_for_checks"),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"], name="assignment_expiry")]
+        indexes = [
+            # Open assignments only: what expiry sweeps, oldest deadline first ...
+            models.Index(fields=["expires_at"], condition=models.Q(status="issued"), name="assignment_expiry"),
+            # ... and one annotator's open tasks, oldest first.
+            models.Index(fields=["annotator", "issued_at"], condition=models.Q(status="issued"),
+                         name="assignment_open"),
+        ]
 
 
 class Vote(models.Model):

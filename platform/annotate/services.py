@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from studies.models import Study, WorkItem
+from studies import counters
+from studies.models import STUDY_BULK_FIELDS, Study, WorkItem
 
 from . import assignment as assigning
 from . import attention
@@ -96,8 +97,9 @@ def start_session(*, study: Study, external_id: str = "", crowd_study_id: str = 
     with transaction.atomic():
         annotator = _find_or_create_annotator(study, external_id, crowd_study_id, crowd_session_id)
         quota = study.quota_per_annotator
-        if quota is not None and _regular_votes(annotator) >= quota:
+        if quota is not None and annotator.regular_votes >= quota:
             raise QuotaExhausted(f"this annotator already gave the study's quota of {quota} votes")
+        counters.ensure(study)
         token = new_token()
         AnnotatorSession.objects.create(annotator=annotator, token_sha256=hash_token(token),
                                         user_agent=(user_agent or "")[:300])
@@ -111,9 +113,24 @@ def _parse_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def _regular_votes(annotator: Annotator) -> int:
-    """Votes that count toward the quota: attention checks do not."""
-    return annotator.votes.filter(attention_check=False).count()
+def _refresh_state(annotator: Annotator) -> None:
+    """Reload, in one query, what other requests change: the annotator's counters and exclusion
+    and the study's status (the caller's objects may be older than this request)."""
+    (annotator.excluded, annotator.regular_votes, annotator.check_votes,
+     annotator.study.status) = (Annotator.objects.filter(id=annotator.id)
+                                .values_list("excluded", "regular_votes", "check_votes", "study__status").get())
+
+
+def _progress(annotator: Annotator, open_ones: list[Assignment]) -> dict:
+    quota = annotator.study.quota_per_annotator
+    regular = annotator.regular_votes + sum(not a.attention_check for a in open_ones)
+    if not annotator.excluded and (quota is None or regular < quota):
+        regular += assigning.claimable_count(annotator)
+    if quota is not None:
+        regular = min(regular, quota)
+    checks = annotator.check_votes + sum(a.attention_check for a in open_ones)
+    done = annotator.regular_votes + annotator.check_votes
+    return {"done": done, "total": max(regular + checks, done)}
 
 
 def progress(annotator: Annotator) -> dict:
@@ -121,32 +138,44 @@ def progress(annotator: Annotator) -> dict:
 
     The regular part of ``total`` is capped by the quota; attention checks (voted or
     open) are added on top, so a check looks like any other task. An excluded
-    annotator's total leaves out claimable work (they get none).
+    annotator's total leaves out claimable work (they get none). Read from stored
+    counters (``Annotator.regular_votes``/``check_votes``, ``studies.counters``), never
+    by counting the study.
     """
-    open_ones = assigning.open_assignments(annotator)
-    regular = _regular_votes(annotator) + open_ones.filter(attention_check=False).count()
-    annotator.refresh_from_db(fields=["excluded"])
-    if not annotator.excluded:
-        regular += assigning.claimable_items(annotator).count()
-    quota = annotator.study.quota_per_annotator
-    if quota is not None:
-        regular = min(regular, quota)
-    checks = annotator.votes.filter(attention_check=True).count() + open_ones.filter(attention_check=True).count()
-    done = annotator.votes.count()
-    return {"done": done, "total": max(regular + checks, done)}
+    _refresh_state(annotator)
+    return _progress(annotator, list(assigning.open_assignments(annotator, now=timezone.now())))
 
 
-def next_assignment(*, annotator: Annotator, exclude: Iterable = ()) -> Assignment | None:
-    """Return the annotator's next task, or None when nothing is left for them.
+_CHECK_FIRST = object()
+
+
+def _claim_or_make_room_for_check(annotator: Annotator, now, check_due: bool, wait: bool):
+    """Claim a regular task; if the draw then asks for a check, roll the claim back.
+
+    Claiming first tells whether regular work is left (checks only go between regular
+    tasks) at no extra cost; the draw happens once per request, after the claim.
+    """
+    regular = assigning.claim(annotator, now=now, wait=wait)
+    if regular is None or not check_due or not attention.draws_check(annotator.study):
+        return regular
+    transaction.set_rollback(True)  # the slot goes back untouched; the check comes first
+    return _CHECK_FIRST
+
+
+def next_task(*, annotator: Annotator, exclude: Iterable = ()) -> tuple[Assignment | None, dict | None]:
+    """Return (the annotator's next task, their progress), or (None, None) when nothing is left.
 
     The oldest open assignment not listed in ``exclude`` comes first (so asking
     again without voting returns the same task, and a reloaded page resumes);
-    otherwise a new one is claimed. A page that shows one task and preloads the
-    next passes the shown one in ``exclude``: the preloaded task holds a slot too.
+    otherwise a new one is claimed (:mod:`annotate.assignment`). A page that shows one
+    task and preloads the next passes the shown one in ``exclude``: the preloaded
+    task holds a slot too.
 
     Now and then (``study.attention_check_rate``) the new task is a repeated-pair
     attention check instead, see :mod:`annotate.attention`. An annotator excluded by
     quality control gets no new tasks.
+
+    A fixed number of indexed queries, whatever the size of the study.
 
     Raises
     ------
@@ -154,34 +183,41 @@ def next_assignment(*, annotator: Annotator, exclude: Iterable = ()) -> Assignme
         The study is not live.
     InvalidInput
         ``exclude`` holds more than 5 ids.
+    Busy
+        Every free slot was being claimed by others, several times in a row (503).
     """
+    _refresh_state(annotator)
     study = annotator.study
-    study.refresh_from_db(fields=["status"])
     if not study.is_live:
         raise StudyNotLive(f"study {study.slug!r} is {study.status}, not live")
     exclude = list(exclude)
     if len(exclude) > MAX_EXCLUDE:
         raise InvalidInput(f"exclude lists {len(exclude)} assignments; the limit is {MAX_EXCLUDE}")
-    excluded = [u for u in map(_parse_uuid, exclude) if u is not None]
+    excluded = {u for u in map(_parse_uuid, exclude) if u is not None}
     now = timezone.now()
-    assigning.release_expired(study=study, now=now)
-    open_ones = assigning.open_assignments(annotator, now=now)
-    waiting = open_ones.exclude(public_id__in=excluded).first()
+    open_ones = list(assigning.open_assignments(annotator, now=now))
+    waiting = next((a for a in open_ones if a.public_id not in excluded), None)
     if waiting is not None:
-        return waiting
-    annotator.refresh_from_db(fields=["excluded"])
+        return waiting, _progress(annotator, open_ones)
     if annotator.excluded:
-        return None
-    regular_votes = _regular_votes(annotator)
+        return None, None
     quota = study.quota_per_annotator
-    if quota is not None and regular_votes + open_ones.filter(attention_check=False).count() >= quota:
-        return None
-    if not assigning.claimable_items(annotator).exists():
-        return None  # checks only go between regular tasks, never after the last one
-    check = attention.maybe_issue_check(annotator=annotator, regular_votes=regular_votes, now=now)
-    if check is not None:
-        return check
-    return assigning.claim_next(annotator, now=now)
+    if quota is not None and annotator.regular_votes + sum(not a.attention_check for a in open_ones) >= quota:
+        return None, None
+    check_due = attention.check_due(annotator=annotator, open_ones=open_ones)
+    assigning.release_expired(now=now)
+    task = assigning.retrying(lambda wait: _claim_or_make_room_for_check(annotator, now, check_due, wait))
+    if task is _CHECK_FIRST:
+        task = attention.issue_check(annotator=annotator, now=now) or assigning.retrying(
+            lambda wait: assigning.claim(annotator, now=now, wait=wait))
+    if task is None:
+        return None, None
+    return task, _progress(annotator, [*open_ones, task])
+
+
+def next_assignment(*, annotator: Annotator, exclude: Iterable = ()) -> Assignment | None:
+    """The task part of :func:`next_task`: the annotator's next task, or None when nothing is left."""
+    return next_task(annotator=annotator, exclude=exclude)[0]
 
 
 def _check_vote_input(study: Study, choice, response_ms) -> tuple[str, int]:
@@ -212,6 +248,7 @@ def _take_slot(assignment: Assignment) -> bool:
 def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms) -> tuple[Vote, bool]:
     assignment = (
         Assignment.objects.select_related("work_item__study", "left_image", "right_image")
+        .defer(*(f"work_item__study__{name}" for name in STUDY_BULK_FIELDS))
         .filter(public_id=public_id, annotator=annotator).first()
     )
     if assignment is None:
@@ -225,7 +262,7 @@ def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms
     now = timezone.now()
     if assignment.status == Assignment.Status.EXPIRED or assignment.expires_at <= now:
         # Contract: a vote on an expired assignment is 410 and writes nothing; its
-        # slot is (or will be, at the next release_expired) handed out again.
+        # slot is (or will be, at the next claim's expiry sweep) handed out again.
         raise AssignmentExpired("this assignment expired; fetch the next task")
     if not _take_slot(assignment):
         raise _Changed()
@@ -240,9 +277,11 @@ def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms
     if assignment.attention_check:
         if assignment.repeat_of_id is not None:
             attention.score_check(vote=vote, assignment=assignment)
+        counted = {"check_votes": F("check_votes") + 1}
     else:
         WorkItem.objects.filter(id=assignment.work_item_id).update(votes=F("votes") + 1)
-    Annotator.objects.filter(id=annotator.id).update(last_seen_at=now)
+        counted = {"regular_votes": F("regular_votes") + 1}
+    Annotator.objects.filter(id=annotator.id).update(last_seen_at=now, **counted)
     return vote, True
 
 
@@ -286,17 +325,16 @@ def finish(*, annotator: Annotator) -> dict:
     WorkRemaining
         The annotator still has tasks to do (open or claimable, within the quota).
     """
+    _refresh_state(annotator)
     study = annotator.study
-    study.refresh_from_db()
-    done = annotator.votes.count()
+    done = annotator.regular_votes + annotator.check_votes
     if study.is_live:
         now = timezone.now()
-        assigning.release_expired(study=study, now=now)
+        assigning.release_expired(now=now)
         left = assigning.open_assignments(annotator, now=now).count()
         quota = study.quota_per_annotator
-        annotator.refresh_from_db(fields=["excluded"])
-        if not annotator.excluded and (quota is None or _regular_votes(annotator) < quota):
-            left += assigning.claimable_items(annotator).count()
+        if not annotator.excluded and (quota is None or annotator.regular_votes < quota):
+            left += assigning.claimable_count(annotator)
         if left:
             raise WorkRemaining(f"{left} tasks are still waiting for this annotator")
     return {"done": done, "completion_code": study.completion_code, "redirect_url": study.redirect_url}

@@ -2,6 +2,8 @@
 import hashlib
 import secrets
 
+from studies.models import STUDY_BULK_FIELDS
+
 from .models import AnnotatorSession
 
 
@@ -21,6 +23,7 @@ def session_for_token(token: str) -> AnnotatorSession | None:
         return None
     return (
         AnnotatorSession.objects.select_related("annotator__study")
+        .defer(*(f"annotator__study__{name}" for name in STUDY_BULK_FIELDS))
         .filter(token_sha256=hash_token(token))
         .first()
     )

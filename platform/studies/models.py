@@ -1,4 +1,5 @@
 """Studies and what a bundle brings into them: systems, prompts, images, comparisons."""
+import secrets
 import uuid
 
 from django.conf import settings
@@ -75,6 +76,11 @@ class Study(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status == self.Status.LIVE
+
+
+#: Study fields that can be large (the bundle manifest is megabytes for a big bundle): requests
+#: an annotator makes never load them (``defer(*STUDY_BULK_FIELDS)``).
+STUDY_BULK_FIELDS = ("manifest", "progress")
 
 
 class Criterion(models.Model):
@@ -169,12 +175,20 @@ class Comparison(models.Model):
         return f"{self.image_a} vs {self.image_b}"
 
 
+def new_deal_rank() -> int:
+    """A random place in the study's deal order (63-bit, so ties are practically impossible)."""
+    return secrets.randbits(62)
+
+
 class WorkItem(models.Model):
     """One (comparison, criterion) that needs ``study.votes_per_pair`` votes.
 
     ``reserved`` counts live assignments plus votes; a claim is an
     ``UPDATE ... SET reserved = reserved + 1 WHERE reserved < k`` that must
     change exactly one row, so concurrent annotators can never over-fill it.
+    ``deal_rank`` is a random number drawn at import: items are dealt in the
+    order (``reserved``, ``deal_rank``), so the hand-out order follows neither
+    the bundle nor the ids (see ``annotate.assignment``).
     """
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="work_items")
@@ -182,10 +196,25 @@ class WorkItem(models.Model):
     criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="work_items")
     reserved = models.PositiveIntegerField(default=0)
     votes = models.PositiveIntegerField(default=0)
+    deal_rank = models.BigIntegerField(default=new_deal_rank, editable=False)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["comparison", "criterion"], name="workitem_unique"),
         ]
-        indexes = [models.Index(fields=["study", "reserved"], name="workitem_fill")]
+        indexes = [models.Index(fields=["study", "reserved", "deal_rank"], name="workitem_deal")]
+
+
+class StudyCounters(models.Model):
+    """Counts the annotator path needs, kept instead of counted (``studies.counters``)."""
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, primary_key=True, related_name="counters")
+    work_items = models.PositiveIntegerField(default=0, help_text="the study's work items (fixed at import)")
+    items_full = models.PositiveIntegerField(default=0, help_text="work items with no free slot (reserved = k)")
+
+    class Meta:
+        verbose_name_plural = "study counters"
+
+    def __str__(self) -> str:
+        return f"counters of {self.study_id}"

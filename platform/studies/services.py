@@ -14,6 +14,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import counters
 from .bundle import BundleError, BundleSpec, load_bundle
 from .errors import MembershipError, StudyError, StudyStateError
 from .media import CopiedFiles
@@ -264,9 +265,11 @@ def _import_spec(study: Study, spec: BundleSpec, criteria: list[dict], stored: l
                    image_b_id=by_spec[(c.image_b.system, c.prompt, c.seed)])
         for c in spec.comparisons], batch_size=1000)
     comparison_ids = Comparison.objects.filter(study=study).values_list("id", flat=True)
-    WorkItem.objects.bulk_create(
+    # Each item draws its random deal_rank (WorkItem.deal_rank): the hand-out order is not the bundle's.
+    items = WorkItem.objects.bulk_create(
         [WorkItem(study=study, comparison_id=cid, criterion=crit) for cid in comparison_ids for crit in crits],
         batch_size=2000)
+    counters.start(study, work_items=len(items))
 
 
 def _clean_options(*, slug, owner, name, votes_per_pair, quota_per_annotator, assignment_timeout_s,

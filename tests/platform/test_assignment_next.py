@@ -89,7 +89,7 @@ def test_an_expired_assignment_frees_its_slot_and_is_handed_out_again(make_live_
     first.refresh_from_db()
     assert first.status == Assignment.Status.EXPIRED
     assert WorkItem.objects.get().reserved == 1
-    assert release_expired(study=study) == 0  # nothing left to release
+    assert release_expired(now=timezone.now()) == 0  # nothing left to release
 
 
 def test_the_quota_limits_tasks_including_open_ones(make_live_study):
