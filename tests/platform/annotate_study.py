@@ -38,3 +38,36 @@ def make_study(owner, *, slug="demo", systems=("fp16", "w4a8", "w4a8-qsched"), n
                 for criterion in study.criteria.all():
                     WorkItem.objects.create(study=study, comparison=comparison, criterion=criterion)
     return study
+
+
+def make_bulk_study(owner, *, slug="bulk", systems=("fp16", "w4a8", "w4a8-qsched"), n_prompts=1000,
+                    criteria=("overall",), k=3, status=Study.Status.LIVE, **options) -> Study:
+    """A large study built with bulk inserts: every system pair on every prompt (seed 0), one
+    work item per criterion. All images of a system share one stored file, so 10,000 prompts
+    take seconds, not minutes (for tests and benchmarks of study size, not of images)."""
+    from django.core.files.storage import default_storage
+
+    study = Study.objects.create(slug=slug, name=f"Study {slug}", owner=owner, status=status,
+                                 votes_per_pair=k, **options)
+    crits = Criterion.objects.bulk_create([
+        Criterion(study=study, key=key, question=f"Which image is better ({key})?", position=position)
+        for position, key in enumerate(criteria)])
+    system_rows = System.objects.bulk_create([System(study=study, key=key, label=key.upper()) for key in systems])
+    files = [default_storage.save(f"studies/{slug}/shared-{i}.png", ContentFile(_png((40 + 80 * i, 90, 30))))
+             for i in range(len(system_rows))]
+    prompts = Prompt.objects.bulk_create(
+        [Prompt(study=study, key=f"p{p:05d}", text=f"prompt {p}") for p in range(n_prompts)], batch_size=2000)
+    images = []
+    for prompt in prompts:
+        for system, name in zip(system_rows, files, strict=True):
+            image = Image(study=study, system=system, prompt=prompt, seed=0, bundle_path=f"{system.key}/{prompt.key}.png")
+            image.file.name = name
+            images.append(image)
+    Image.objects.bulk_create(images, batch_size=2000)
+    comparisons = Comparison.objects.bulk_create([
+        Comparison(study=study, prompt=a.prompt, seed=0, image_a=a, image_b=b)
+        for start in range(0, len(images), len(system_rows))
+        for a, b in itertools.combinations(images[start:start + len(system_rows)], 2)], batch_size=2000)
+    WorkItem.objects.bulk_create([WorkItem(study=study, comparison=c, criterion=crit)
+                                  for c in comparisons for crit in crits], batch_size=2000)
+    return study

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from annotate import services
-from annotate.models import Assignment, Vote
-from studies.models import WorkItem
+from annotate.models import Annotator, Assignment, Vote
+from studies.models import StudyCounters, WorkItem
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -104,6 +104,10 @@ def test_fifty_annotators_voting_at_once_give_each_item_exactly_k_votes(make_liv
     assert sorted(str(a) for a in Vote.objects.values_list("assignment__public_id", flat=True)) == sent
     assert Assignment.objects.filter(status=Assignment.Status.EXPIRED).count() == len(abandoned) == 5
     assert not Assignment.objects.filter(status=Assignment.Status.ISSUED).exists()
+    # The counters kept in the same transactions agree with a recount.
+    assert StudyCounters.objects.get(study=study).items_full == items.filter(reserved=3).count() == 48
+    annotators = Annotator.objects.filter(study=study)
+    assert [a.regular_votes for a in annotators] == [a.votes.count() for a in annotators]
 
 
 def test_a_retry_storm_of_one_vote_writes_one_row(make_live_study):
