@@ -21,7 +21,7 @@ from . import services
 from .errors import AnnotateError
 from .image_links import image_link_path, read_image_link
 from .models import Assignment
-from .tokens import bearer_token, session_for_token
+from .tokens import annotator_for_token, bearer_token
 
 
 def annotator_api(methods):
@@ -47,11 +47,11 @@ class _Unauthorized(AnnotateError):
 
 
 def _annotator(request):
-    session = session_for_token(bearer_token(request.headers.get("Authorization", "")))
-    if session is None:
+    annotator = annotator_for_token(bearer_token(request.headers.get("Authorization", "")))
+    if annotator is None:
         raise _Unauthorized("send the header 'Authorization: Bearer <token>' with the token from "
                             "POST /api/studies/<slug>/sessions")
-    return session.annotator
+    return annotator
 
 
 def _body(request) -> dict:
@@ -60,20 +60,20 @@ def _body(request) -> dict:
     return request.data
 
 
-def assignment_payload(request, assignment: Assignment, progress: dict) -> dict:
+def task_payload(task: services.Task) -> dict:
     """The JSON an annotator sees for one task: nothing in it names a system."""
-    item = assignment.work_item
+    assignment = task.assignment
     # Paths on this host, not absolute URLs: they stay right behind a proxy that rewrites host or scheme.
     urls = {side: image_link_path(assignment.public_id, side) for side in ("left", "right")}
     return {
         "assignment": str(assignment.public_id),
-        "criterion": item.criterion.key,
-        "question": item.criterion.question,
-        "prompt": item.comparison.prompt.text,
+        "criterion": task.shown.criterion,
+        "question": task.shown.question,
+        "prompt": task.shown.prompt,
         "left": {"url": urls["left"]},
         "right": {"url": urls["right"]},
         "expires_at": assignment.expires_at.isoformat(),
-        **progress,
+        **task.progress,
     }
 
 
@@ -96,12 +96,10 @@ def session_create(request, slug: str):
 def session_next(request):
     annotator = _annotator(request)
     exclude = [v for raw in request.query_params.getlist("exclude") for v in raw.split(",") if v]
-    assignment, progress = services.next_task(annotator=annotator, exclude=exclude)
-    if assignment is None:
+    task = services.next_task(annotator=annotator, exclude=exclude, fresh=True)
+    if task is None:
         return Response(status=status.HTTP_204_NO_CONTENT)
-    assignment = Assignment.objects.select_related(
-        "work_item__criterion", "work_item__comparison__prompt").get(id=assignment.id)
-    return Response(assignment_payload(request, assignment, progress))
+    return Response(task_payload(task))
 
 
 @annotator_api(["GET"])

@@ -51,6 +51,8 @@ SQLite: one writer at a time (transactions start ``IMMEDIATE``), so a claim runs
 """
 import random
 from collections import Counter
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -59,6 +61,7 @@ from django.db.models import F
 from studies import counters
 from studies.models import Comparison, Study, StudyCounters, WorkItem
 
+from . import statements
 from .errors import Busy
 from .models import Annotator, Assignment
 
@@ -138,24 +141,37 @@ def has_claimable(annotator: Annotator) -> bool:
     return _first_claimable(annotator) is not None
 
 
+def _claimable_sql() -> str:
+    counts, items, assignments = _quoted(StudyCounters), _quoted(WorkItem), _quoted(Assignment)
+    return (f"SELECT c.work_items - c.items_full - (SELECT COUNT(*) FROM {assignments} s "
+            f"JOIN {items} w ON w.id = s.work_item_id WHERE s.annotator_id = %(annotator)s "
+            f"AND NOT s.attention_check AND w.reserved < %(k)s) FROM {counts} c WHERE c.study_id = %(study)s")
+
+
 def claimable_count(annotator: Annotator) -> int:
     """Items with a free slot that this annotator has never been given, from the stored counters.
 
     ``work_items - items_full`` minus the annotator's own items that still have a free slot:
     the last term reads only this annotator's assignments, never the study's items.
     """
-    counts, items, assignments = _quoted(StudyCounters), _quoted(WorkItem), _quoted(Assignment)
-    sql = (f"SELECT c.work_items - c.items_full - (SELECT COUNT(*) FROM {assignments} s "
-           f"JOIN {items} w ON w.id = s.work_item_id WHERE s.annotator_id = %(annotator)s "
-           f"AND NOT s.attention_check AND w.reserved < %(k)s) FROM {counts} c WHERE c.study_id = %(study)s")
     for _ in range(2):
         with connection.cursor() as cursor:
-            cursor.execute(sql, _params(annotator))
+            cursor.execute(_claimable_sql(), _params(annotator))
             row = cursor.fetchone()
         if row is not None:
             return max(row[0], 0)
         counters.ensure(annotator.study)
     raise RuntimeError(f"study {annotator.study_id} has no counters")  # ensure() just wrote them
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A new regular assignment; ``shown`` and ``claimable`` (after this claim) where the claim
+    statement read them too (PostgreSQL), else None."""
+
+    assignment: Assignment
+    shown: statements.Shown | None = None
+    claimable: int | None = None
 
 
 def _claim_row(annotator: Annotator, candidate_sql: str) -> tuple | None:
@@ -167,50 +183,10 @@ def _claim_row(annotator: Annotator, candidate_sql: str) -> tuple | None:
     return rows[0] if rows else None
 
 
-class Contended(Exception):
-    """What is left for the annotator is held by claims in flight: roll back and try again."""
-
-
-def _take_free_slot(annotator: Annotator, *, wait: bool) -> tuple | None:
-    if not connection.features.has_select_for_update_skip_locked:  # SQLite: this statement runs alone
-        return (_claim_row(annotator, _candidate_sql(unseen_comparisons=True))
-                or _claim_row(annotator, _candidate_sql(unseen_comparisons=False)))
-    if not wait:
-        skip = "FOR UPDATE SKIP LOCKED"
-        row = (_claim_row(annotator, _candidate_sql(unseen_comparisons=True, lock=skip))
-               or _claim_row(annotator, _candidate_sql(unseen_comparisons=False, lock=skip)))
-        if row is None and has_claimable(annotator):
-            raise Contended()
-        return row
-    # In a fresh transaction that holds no lock: wait for the one row a claim in flight holds
-    # (so this wait can be in no deadlock), then take a slot if that claim left one.
-    candidate = _first_claimable(annotator)
-    if candidate is None:
-        return None
-    row = _claim_row(annotator, "%(candidate)s" % {"candidate": int(candidate)})
-    if row is None:
-        raise Contended()
-    return row
-
-
-def claim(annotator: Annotator, *, now, wait: bool = False) -> Assignment | None:
-    """Take the next free slot for ``annotator`` and return its new assignment; None when none is left.
-
-    Runs in the caller's transaction, which it leaves to the caller to commit; the caller runs
-    :func:`release_expired` first, outside that transaction (so a claim that waits for another
-    holds no lock that one may need).
-
-    With ``wait`` (a retry after :class:`Contended`, PostgreSQL), it waits for the row a claim in
-    flight holds instead of skipping it.
-
-    Raises
-    ------
-    Contended
-        Nothing could be taken, but what is left is held by claims in flight; roll back and retry.
-    django.db.IntegrityError
-        The same annotator took the same item in a parallel request; roll back and try again.
-    """
-    row = _take_free_slot(annotator, wait=wait)
+def _claim_sqlite(annotator: Annotator, *, now) -> Claim | None:
+    """Several statements in one IMMEDIATE transaction: SQLite runs one writer at a time."""
+    row = (_claim_row(annotator, _candidate_sql(unseen_comparisons=True))
+           or _claim_row(annotator, _candidate_sql(unseen_comparisons=False)))
     if row is None:
         return None
     item_id, comparison_id, reserved = row
@@ -224,25 +200,64 @@ def claim(annotator: Annotator, *, now, wait: bool = False) -> Assignment | None
     )
     if reserved == study.votes_per_pair:
         counters.add_full(study, 1)
-    return assignment
+    return Claim(assignment)
 
 
-def retrying(attempt, *, rounds: int = 8):
-    """Run ``attempt(wait)`` in a transaction of its own until it does not meet concurrent claims.
+class Contended(Exception):
+    """What is left for the annotator is held by claims in flight: try again."""
 
-    ``wait`` is False on the first try and True on the next ones (see :func:`claim`). Each try
-    that raised :class:`Contended` or an IntegrityError is rolled back, so the next one starts
-    holding no lock.
+
+def _claim_postgresql(annotator: Annotator, *, now, wait: bool) -> Claim | None:
+    """One statement per try (:func:`annotate.statements.claim`), so no transaction is needed."""
+    study = annotator.study
+    params = _params(annotator)
+
+    def attempt(candidate_sql):
+        claimed = statements.claim(
+            annotator, now=now, expires_at=now + timedelta(seconds=study.assignment_timeout_s),
+            swap=_rng.random() < 0.5, candidate_sql=candidate_sql, claimable_sql=_claimable_sql(), params=params)
+        return None if claimed is None else Claim(*claimed)
+
+    if not wait:
+        skip = "FOR UPDATE SKIP LOCKED"
+        claimed = (attempt(_candidate_sql(unseen_comparisons=True, lock=skip))
+                   or attempt(_candidate_sql(unseen_comparisons=False, lock=skip)))
+        if claimed is None and has_claimable(annotator):
+            raise Contended()
+        return claimed
+    # A retry: wait for the one row a claim in flight holds (this statement holds no other lock,
+    # so the wait can be in no deadlock), then take a slot if that claim left one.
+    candidate = _first_claimable(annotator)
+    if candidate is None:
+        return None
+    params["candidate"] = candidate
+    claimed = attempt("%(candidate)s")
+    if claimed is None:
+        raise Contended()
+    return claimed
+
+
+def claim(annotator: Annotator, *, now, rounds: int = 8) -> Claim | None:
+    """Take the next free slot for ``annotator`` and return its new assignment; None when none is left.
+
+    The caller runs :func:`release_expired` first. PostgreSQL: one statement per try, with
+    ``FOR UPDATE SKIP LOCKED``; when what is left is held by claims in flight, later tries wait
+    for that row instead. SQLite: one transaction.
 
     Raises
     ------
     Busy
         ``rounds`` tries in a row met concurrent claims (503); the client may simply retry.
     """
+    postgresql = connection.features.has_select_for_update_skip_locked
     for round_ in range(rounds):
         try:
-            with transaction.atomic():
-                return attempt(round_ > 0)
+            # A single statement is atomic by itself; inside an outer transaction (tests) a
+            # savepoint keeps that transaction usable after an IntegrityError.
+            with transaction.atomic() if not postgresql or connection.in_atomic_block else nullcontext():
+                if postgresql:
+                    return _claim_postgresql(annotator, now=now, wait=round_ > 0)
+                return _claim_sqlite(annotator, now=now)
         except (Contended, IntegrityError):
-            continue
+            continue  # IntegrityError: the same annotator took this item in a parallel request
     raise Busy("every free task was taken by others at the same moment; try again")

@@ -6,8 +6,10 @@ import math
 import secrets
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -15,7 +17,7 @@ from studies import counters
 from studies.models import STUDY_BULK_FIELDS, Study, WorkItem
 
 from . import assignment as assigning
-from . import attention
+from . import attention, statements
 from .errors import (
     AssignmentExpired,
     AssignmentNotFound,
@@ -26,6 +28,7 @@ from .errors import (
     WorkRemaining,
 )
 from .models import Annotator, AnnotatorSession, Assignment, Vote
+from .statements import Shown
 from .tokens import hash_token, new_token
 
 MAX_ID_LENGTH = 128
@@ -121,11 +124,11 @@ def _refresh_state(annotator: Annotator) -> None:
                                 .values_list("excluded", "regular_votes", "check_votes", "study__status").get())
 
 
-def _progress(annotator: Annotator, open_ones: list[Assignment]) -> dict:
+def _progress(annotator: Annotator, open_ones: list[Assignment], claimable: int | None = None) -> dict:
     quota = annotator.study.quota_per_annotator
     regular = annotator.regular_votes + sum(not a.attention_check for a in open_ones)
     if not annotator.excluded and (quota is None or regular < quota):
-        regular += assigning.claimable_count(annotator)
+        regular += assigning.claimable_count(annotator) if claimable is None else claimable
     if quota is not None:
         regular = min(regular, quota)
     checks = annotator.check_votes + sum(a.attention_check for a in open_ones)
@@ -146,24 +149,24 @@ def progress(annotator: Annotator) -> dict:
     return _progress(annotator, list(assigning.open_assignments(annotator, now=timezone.now())))
 
 
-_CHECK_FIRST = object()
+@dataclass(frozen=True)
+class Task:
+    """A task to show: the assignment, what the screen shows besides the images, and progress."""
+
+    assignment: Assignment
+    shown: Shown
+    progress: dict
 
 
-def _claim_or_make_room_for_check(annotator: Annotator, now, check_due: bool, wait: bool):
-    """Claim a regular task; if the draw then asks for a check, roll the claim back.
-
-    Claiming first tells whether regular work is left (checks only go between regular
-    tasks) at no extra cost; the draw happens once per request, after the claim.
-    """
-    regular = assigning.claim(annotator, now=now, wait=wait)
-    if regular is None or not check_due or not attention.draws_check(annotator.study):
-        return regular
-    transaction.set_rollback(True)  # the slot goes back untouched; the check comes first
-    return _CHECK_FIRST
+def _shown(assignment: Assignment) -> Shown:
+    criterion, question, prompt = (WorkItem.objects.filter(id=assignment.work_item_id)
+                                   .values_list("criterion__key", "criterion__question",
+                                                "comparison__prompt__text").get())
+    return Shown(criterion, question, prompt)
 
 
-def next_task(*, annotator: Annotator, exclude: Iterable = ()) -> tuple[Assignment | None, dict | None]:
-    """Return (the annotator's next task, their progress), or (None, None) when nothing is left.
+def next_task(*, annotator: Annotator, exclude: Iterable = (), fresh: bool = False) -> Task | None:
+    """Return the annotator's next task, or None when nothing is left for them.
 
     The oldest open assignment not listed in ``exclude`` comes first (so asking
     again without voting returns the same task, and a reloaded page resumes);
@@ -172,10 +175,15 @@ def next_task(*, annotator: Annotator, exclude: Iterable = ()) -> tuple[Assignme
     task holds a slot too.
 
     Now and then (``study.attention_check_rate``) the new task is a repeated-pair
-    attention check instead, see :mod:`annotate.attention`. An annotator excluded by
-    quality control gets no new tasks.
+    attention check instead, see :mod:`annotate.attention`: one draw per request for a
+    new task once checks are due, and a check only while regular work is still waiting.
+    An annotator excluded by quality control gets no new tasks.
 
-    A fixed number of indexed queries, whatever the size of the study.
+    ``fresh``: ``annotator`` and ``annotator.study`` were loaded in this request (the API
+    does), so their counters and status need no reload.
+
+    A fixed number of indexed queries, whatever the size of the study (on PostgreSQL a
+    new regular task is 4 round trips: session, open tasks, expiry check, claim).
 
     Raises
     ------
@@ -186,7 +194,8 @@ def next_task(*, annotator: Annotator, exclude: Iterable = ()) -> tuple[Assignme
     Busy
         Every free slot was being claimed by others, several times in a row (503).
     """
-    _refresh_state(annotator)
+    if not fresh:
+        _refresh_state(annotator)
     study = annotator.study
     if not study.is_live:
         raise StudyNotLive(f"study {study.slug!r} is {study.status}, not live")
@@ -198,26 +207,30 @@ def next_task(*, annotator: Annotator, exclude: Iterable = ()) -> tuple[Assignme
     open_ones = list(assigning.open_assignments(annotator, now=now))
     waiting = next((a for a in open_ones if a.public_id not in excluded), None)
     if waiting is not None:
-        return waiting, _progress(annotator, open_ones)
+        return Task(waiting, _shown(waiting), _progress(annotator, open_ones))
     if annotator.excluded:
-        return None, None
+        return None
     quota = study.quota_per_annotator
     if quota is not None and annotator.regular_votes + sum(not a.attention_check for a in open_ones) >= quota:
-        return None, None
-    check_due = attention.check_due(annotator=annotator, open_ones=open_ones)
+        return None
+    if attention.check_due(annotator=annotator, open_ones=open_ones) and attention.draws_check(study):
+        if not assigning.has_claimable(annotator):
+            return None  # checks go between regular tasks, never after the last one
+        check = attention.issue_check(annotator=annotator, now=now)
+        if check is not None:
+            return Task(check, _shown(check), _progress(annotator, [*open_ones, check]))
     assigning.release_expired(now=now)
-    task = assigning.retrying(lambda wait: _claim_or_make_room_for_check(annotator, now, check_due, wait))
-    if task is _CHECK_FIRST:
-        task = attention.issue_check(annotator=annotator, now=now) or assigning.retrying(
-            lambda wait: assigning.claim(annotator, now=now, wait=wait))
-    if task is None:
-        return None, None
-    return task, _progress(annotator, [*open_ones, task])
+    claim = assigning.claim(annotator, now=now)
+    if claim is None:
+        return None
+    new = claim.assignment
+    return Task(new, claim.shown or _shown(new), _progress(annotator, [*open_ones, new], claim.claimable))
 
 
 def next_assignment(*, annotator: Annotator, exclude: Iterable = ()) -> Assignment | None:
-    """The task part of :func:`next_task`: the annotator's next task, or None when nothing is left."""
-    return next_task(annotator=annotator, exclude=exclude)[0]
+    """The assignment of :func:`next_task`, or None when nothing is left for the annotator."""
+    task = next_task(annotator=annotator, exclude=exclude)
+    return None if task is None else task.assignment
 
 
 def _check_vote_input(study: Study, choice, response_ms) -> tuple[str, int]:
@@ -285,6 +298,19 @@ def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms
     return vote, True
 
 
+def _record_in_one_statement(annotator: Annotator, public_id: uuid.UUID, choice, response_ms) -> Vote | None:
+    """The common case in one round trip: a valid vote on an open regular task. None: anything else
+    (a refusal, a retry, an attention check), which the general path below sorts out."""
+    try:
+        choice, response_ms = _check_vote_input(annotator.study, choice, response_ms)
+    except InvalidInput:
+        return None  # refused by the general path, after the checks that come first there
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        return statements.record_regular_vote(annotator, public_id=public_id, choice=choice,
+                                              response_ms=response_ms, now=timezone.now(),
+                                              voting_statuses=VOTING_STATUSES)
+
+
 class _Changed(Exception):
     """The assignment changed between reading and writing it (a concurrent retry): look again."""
 
@@ -308,6 +334,10 @@ def record_vote(*, annotator: Annotator, assignment_public_id, choice, response_
     public_id = _parse_uuid(assignment_public_id)
     if public_id is None:
         raise AssignmentNotFound("no assignment with this id in this session")
+    if connection.vendor == "postgresql":
+        vote = _record_in_one_statement(annotator, public_id, choice, response_ms)
+        if vote is not None:
+            return vote, True
     for _ in range(3):
         try:
             with transaction.atomic():

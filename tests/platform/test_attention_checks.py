@@ -93,8 +93,8 @@ def test_checks_follow_the_draws_at_the_configured_rate(make_live_study, rng):
     tasks = _run(_annotator(study))
     # A draw below the rate gives a check; request 1 draws nothing (no vote yet).
     assert [t.attention_check for t in tasks[:9]] == [False, True, False, False, True, False, True, False, False]
-    # One draw per request after the first, none for the last (nothing regular left: 204).
-    assert scripted.used == len(tasks) - 1
+    # One draw per request after the first (request 1 has no vote yet), the last one (204) included.
+    assert scripted.used == len(tasks)
     assert len(tasks) - sum(t.attention_check for t in tasks) == 12
 
 
