@@ -115,6 +115,58 @@ class Stack:
                 proc.wait()
 
 
+# -- where the CPU goes ---------------------------------------------------------------------
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by gunicorn (master and workers), the Celery worker, this database's
+    PostgreSQL backends and this process (the load generator) between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, stack: Stack, database: str):
+        self.stack, self.database = stack, database.rsplit("/", 1)[1]
+
+    def _pids(self) -> dict[str, list[int]]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                           [self.database])
+            backends = [row[0] for row in cursor.fetchall()]
+        web, worker = self.stack.procs[0].pid, self.stack.procs[1].pid
+        return {"gunicorn": [web, *_children(web)], "celery": [worker, *_children(worker)], "postgres": backends}
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        return {part: {pid: _cpu_seconds(pid) for pid in pids} for part, pids in self._pids().items()}
+
+    def start(self):
+        self.before, self.client_before = self._sample(), sum(os.times()[:2])
+
+    def stop(self) -> dict[str, float]:
+        after, client = self._sample(), sum(os.times()[:2]) - self.client_before
+        used = {part: sum(cpu - self.before[part].get(pid, 0.0) for pid, cpu in pids.items())
+                for part, pids in after.items()}
+        return {**used, "load generator": client}
+
+
 # -- load -------------------------------------------------------------------------------------
 
 @dataclass
@@ -350,15 +402,28 @@ HEADER = ["scenario", "annotators", "work items", "votes/s", "static req/s", "sh
 
 def _measure_ceiling(stack: Stack, args) -> float:
     asyncio.run(warm_up(stack.base, requests=8 * args.workers))
-    return asyncio.run(ceiling(stack.base, seconds=args.ceiling_seconds, concurrency=args.ceiling_clients))
+    meter = CpuMeter(stack, args.database)
+    meter.start()
+    rps = asyncio.run(ceiling(stack.base, seconds=args.ceiling_seconds, concurrency=args.ceiling_clients))
+    cpu = meter.stop()
+    requests = rps * args.ceiling_seconds
+    print("static file: CPU ms per 4 requests: " + ", ".join(
+        f"{part} {4000 * seconds / requests:.1f}" for part, seconds in cpu.items()), file=sys.stderr)
+    return rps
 
 
 def scenario_crowd(stack: Stack, args, name: str, pause_mean: float) -> Row:
     study = prepare_study(args.items)
     rps = _measure_ceiling(stack, args)
     print(f"{name}: {args.annotators} annotators for {args.duration:.0f} s ...", file=sys.stderr, flush=True)
+    meter = CpuMeter(stack, args.database)
+    meter.start()
     run = asyncio.run(crowd(stack.base, study.slug, annotators=args.annotators, duration=args.duration,
                             pause_mean=pause_mean))
+    cpu = meter.stop()
+    votes = max(len(run.accepted), 1)
+    print(f"{name}: CPU ms per accepted vote (a full cycle): "
+          + ", ".join(f"{part} {1000 * seconds / votes:.1f}" for part, seconds in cpu.items()), file=sys.stderr)
     return Row(name, args.annotators, args.items, run, rps, check_export(study, run))
 
 
@@ -368,10 +433,16 @@ def scenario_one(stack: Stack, args) -> list[Row]:
     print(f"one: one annotator on {args.one_small:,} and on {args.one_large:,} items ...", file=sys.stderr, flush=True)
     runs = {small.slug: Run(), large.slug: Run()}
     block = 50
+    meter = CpuMeter(stack, args.database)
+    meter.start()
     for _ in range(max(1, args.one_cycles // block)):  # alternating blocks: drift hits both alike
         for study in (small, large):
             asyncio.run(crowd(stack.base, study.slug, annotators=1, duration=3600, max_cycles=block,
                               run=runs[study.slug]))
+    cpu = meter.stop()
+    votes = max(sum(len(run.accepted) for run in runs.values()), 1)
+    print("one: CPU ms per accepted vote (a full cycle, joins included): "
+          + ", ".join(f"{part} {1000 * seconds / votes:.1f}" for part, seconds in cpu.items()), file=sys.stderr)
     rows = []
     for study, items in ((small, args.one_small), (large, args.one_large)):
         run = runs[study.slug]

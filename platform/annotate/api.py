@@ -7,6 +7,7 @@ cookies, hence no CSRF); image links are signed per assignment instead, since
 import functools
 import mimetypes
 
+from django.core.files.storage import default_storage
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import status
@@ -19,8 +20,7 @@ from studies.models import STUDY_BULK_FIELDS, Study
 
 from . import services
 from .errors import AnnotateError
-from .image_links import image_link_path, read_image_link
-from .models import Assignment
+from .image_links import image_link_path, linked_file, read_image_link
 from .tokens import annotator_for_token, bearer_token
 
 
@@ -123,12 +123,8 @@ def vote_create(request, assignment_id: str):
 def image(request, token: str):
     """Serve one side of an assignment through its signed link (no system, no file name)."""
     link = read_image_link(token)
-    if link is None:
+    name = link and linked_file(*link)
+    if not name:
         raise Http404("no such image")
-    public_id, side = link
-    assignment = Assignment.objects.select_related("left_image", "right_image").filter(public_id=public_id).first()
-    if assignment is None:
-        raise Http404("no such image")
-    img = assignment.left_image if side == "left" else assignment.right_image
-    content_type = mimetypes.guess_type(img.file.name)[0] or "application/octet-stream"
-    return send_file(img.file.path, content_type=content_type, cache_control="private, max-age=3600")
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return send_file(default_storage.path(name), content_type=content_type, cache_control="private, max-age=3600")

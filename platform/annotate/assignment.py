@@ -70,15 +70,20 @@ RELEASE_PER_CLAIM = 5
 _rng = random.SystemRandom()  # annotators must not be able to predict sides
 
 
-def release_expired(*, now, limit: int = RELEASE_PER_CLAIM) -> int:
+def _overdue(now, limit: int) -> list[int]:
+    return list(Assignment.objects.filter(status=Assignment.Status.ISSUED, expires_at__lte=now)
+                .order_by("expires_at").values_list("id", flat=True)[:limit])
+
+
+def release_expired(*, now, limit: int = RELEASE_PER_CLAIM, overdue: list[int] | None = None) -> int:
     """Expire up to ``limit`` open assignments past their deadline; return how many slots came back.
 
-    One indexed read when nothing is overdue (the usual case). Otherwise a short transaction of
-    its own, which skips rows another request is expiring or voting on right now (PostgreSQL),
-    and then locks items and counters in a fixed order, so concurrent sweeps never deadlock.
+    One indexed read when nothing is overdue (the usual case; none when the caller already read
+    ``overdue``, see :func:`open_and_overdue`). Otherwise a short transaction of its own, which skips
+    rows another request is expiring or voting on right now (PostgreSQL), and then locks items and
+    counters in a fixed order, so concurrent sweeps never deadlock.
     """
-    overdue = list(Assignment.objects.filter(status=Assignment.Status.ISSUED, expires_at__lte=now)
-                   .order_by("expires_at").values_list("id", flat=True)[:limit])
+    overdue = _overdue(now, limit) if overdue is None else overdue[:limit]
     if not overdue:
         return 0
     with transaction.atomic():
@@ -105,6 +110,26 @@ def open_assignments(annotator: Annotator, *, now):
     """The annotator's issued, unexpired, unvoted assignments, oldest first."""
     return Assignment.objects.filter(annotator=annotator, status=Assignment.Status.ISSUED,
                                      expires_at__gt=now).order_by("issued_at", "id")
+
+
+def open_and_overdue(annotator: Annotator, *, now, limit: int = RELEASE_PER_CLAIM) -> tuple[list, list[int]]:
+    """(the annotator's open assignments, oldest first; ids of up to ``limit`` overdue assignments
+    of any study, for :func:`release_expired`). One query on PostgreSQL, two elsewhere."""
+    if connection.vendor != "postgresql":
+        return list(open_assignments(annotator, now=now)), _overdue(now, limit)
+    names = [f.attname for f in Assignment._meta.concrete_fields]
+    columns = ", ".join(connection.ops.quote_name(name) for name in names)
+    table = _quoted(Assignment)
+    sql = (f"(SELECT {columns}, false FROM {table} WHERE annotator_id = %(annotator)s AND status = %(issued)s "
+           f"AND expires_at > %(now)s) UNION ALL (SELECT {columns}, true FROM {table} WHERE status = %(issued)s "
+           f"AND expires_at <= %(now)s ORDER BY expires_at LIMIT %(limit)s)")
+    with statements.prepared_cursor() as cursor:
+        cursor.execute(sql, {"annotator": annotator.pk, "issued": Assignment.Status.ISSUED, "now": now,
+                             "limit": limit})
+        rows = cursor.fetchall()
+    open_ones = sorted((Assignment.from_db(connection.alias, names, row[:-1]) for row in rows if not row[-1]),
+                       key=lambda a: (a.issued_at, a.id))
+    return open_ones, [row[0] for row in rows if row[-1]]
 
 
 def _quoted(model) -> str:

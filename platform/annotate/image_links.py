@@ -38,3 +38,25 @@ def read_image_link(token: str) -> tuple[uuid.UUID, str] | None:
         return uuid.UUID(hex=value[:32]), SIDES[value[-1]]
     except ValueError:
         return None
+
+
+def linked_file(assignment_public_id: uuid.UUID, side: str) -> str | None:
+    """Storage name of the ``side`` image of an assignment, or None: one indexed lookup of one column
+    (two images per task make this the most frequent annotator request)."""
+    from django.db import connection
+
+    from studies.models import Image
+
+    from .models import Assignment
+    from .statements import prepared_cursor
+
+    column = {"left": "left_image_id", "right": "right_image_id"}[side]
+    if connection.vendor != "postgresql":
+        return Assignment.objects.filter(public_id=assignment_public_id).values_list(
+            f"{side}_image__file", flat=True).first()
+    q = connection.ops.quote_name
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT i.file FROM {q(Assignment._meta.db_table)} a JOIN {q(Image._meta.db_table)} i "
+                       f"ON i.id = a.{column} WHERE a.public_id = %s", [assignment_public_id])
+        row = cursor.fetchone()
+    return row[0] if row else None

@@ -204,7 +204,7 @@ def next_task(*, annotator: Annotator, exclude: Iterable = (), fresh: bool = Fal
         raise InvalidInput(f"exclude lists {len(exclude)} assignments; the limit is {MAX_EXCLUDE}")
     excluded = {u for u in map(_parse_uuid, exclude) if u is not None}
     now = timezone.now()
-    open_ones = list(assigning.open_assignments(annotator, now=now))
+    open_ones, overdue = assigning.open_and_overdue(annotator, now=now)
     waiting = next((a for a in open_ones if a.public_id not in excluded), None)
     if waiting is not None:
         return Task(waiting, _shown(waiting), _progress(annotator, open_ones))
@@ -219,7 +219,7 @@ def next_task(*, annotator: Annotator, exclude: Iterable = (), fresh: bool = Fal
         check = attention.issue_check(annotator=annotator, now=now)
         if check is not None:
             return Task(check, _shown(check), _progress(annotator, [*open_ones, check]))
-    assigning.release_expired(now=now)
+    assigning.release_expired(now=now, overdue=overdue)
     claim = assigning.claim(annotator, now=now)
     if claim is None:
         return None

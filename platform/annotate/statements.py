@@ -6,9 +6,9 @@ Rules
   atomic on its own, so in autocommit (a request) it needs no BEGIN/COMMIT; inside an outer
   transaction the caller wraps it in a savepoint (``transaction.atomic()``) so an
   IntegrityError leaves that transaction usable.
-- They run on a cursor that binds parameters on the server (:func:`_cursor`), so psycopg
-  prepares each after a few runs on a connection: the planner (about as costly as running
-  these statements) then runs once per connection, not on every claim and vote.
+- They run on a cursor that binds parameters on the server and prepares each statement
+  (:func:`prepared_cursor`): the planner (about as costly as running these statements) then
+  runs once per connection, not on every claim and vote.
 - All parts of a statement see the same snapshot: the statement's final SELECT reads the
   counters as they were before its own changes (callers correct for that where they use it).
 - The rules themselves (deal order, k, unique items, expiry, counters) are those of
@@ -42,13 +42,44 @@ def _q(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _cursor():
-    """A Django cursor (logged and wrapped like any other) over a psycopg cursor with server-side
-    binding, which psycopg prepares automatically once a statement ran ``prepare_threshold`` times."""
+def prepared_cursor():
+    """A Django cursor (logged and wrapped like any other) whose statements PostgreSQL plans once
+    per connection: server-side binding, and every statement prepared on first use (psycopg keeps
+    them per connection; Django itself turns automatic preparing off). Elsewhere a plain cursor."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    pg = connection.connection
+    if pg.prepare_threshold is None:  # Django's default, which turns preparing off: set up once per connection
+        pg.prepare_threshold = 2**31  # only this cursor, which asks each time, prepares
+        # One plan per statement for the connection's life: these statements filter on ids and
+        # walk an index in order, so the generic plan is the custom one, without planning each time.
+        # (Only prepared statements are affected, and only these are prepared.)
+        with connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+    return connection._prepare_cursor(_PreparingCursor(pg))
+
+
+def _preparing_cursor_class():
     import psycopg
 
-    connection.ensure_connection()
-    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+    class PreparingCursor(psycopg.Cursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparingCursor
+
+
+class _LazyClass:
+    def __init__(self, make):
+        self.make, self.cls = make, None
+
+    def __call__(self, *args):
+        self.cls = self.cls or self.make()
+        return self.cls(*args)
+
+
+_PreparingCursor = _LazyClass(_preparing_cursor_class)  # psycopg is imported only on PostgreSQL
 
 
 def _claim_sql(candidate_sql: str, claimable_sql: str) -> str:
@@ -87,7 +118,7 @@ def claim(annotator: Annotator, *, now, expires_at, swap: bool, candidate_sql: s
     or None where the study has no counters yet), or None when the candidate query found nothing.
     """
     public_id = uuid.uuid4()
-    with _cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_claim_sql(candidate_sql, claimable_sql), {
             **params, "public_id": public_id, "swap": swap, "issued": Assignment.Status.ISSUED, "now": now,
             "expires_at": expires_at})
@@ -151,7 +182,7 @@ def record_regular_vote(annotator: Annotator, *, public_id: uuid.UUID, choice: s
     sql = _VOTE_SQL.format(assignments=_q(Assignment), items=_q(WorkItem), studies=_q(Study), votes=_q(Vote),
                            images=_q(Image), annotators=_q(Annotator))
     vote_id = uuid.uuid4()
-    with _cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, {"voted": Assignment.Status.VOTED, "issued": Assignment.Status.ISSUED,
                              "public_id": public_id, "annotator": annotator.pk, "now": now,
                              "voting": list(voting_statuses), "vote_id": vote_id, "choice": choice,

@@ -56,7 +56,9 @@ def annotator_for_token(token: str) -> Annotator | None:
     """Return the annotator (with ``annotator.study``) whose session ``token`` opens, or None."""
     if not token or len(token) > 200:
         return None
-    with connection.cursor() as cursor:
+    from .statements import prepared_cursor
+
+    with prepared_cursor() as cursor:
         cursor.execute(_lookup_sql(), [hash_token(token)])
         row = cursor.fetchone()
     if row is None:
