@@ -74,11 +74,28 @@ class Stack:
                     "--workers", str(self.args.workers), "--worker-class", self.args.worker_class,
                     "--threads", str(self.args.threads), "--backlog", "2048", "--timeout", "60",
                     "--log-level", "info"]
+        if self.args.profile:
+            gunicorn += ["--config", str(self._profiling_config())]
         self._start(gunicorn, self.web_log)
         self._start([str(VENV_BIN / "celery"), "-A", "qsched_platform", "worker", "--pool=solo",
                      "--loglevel=WARNING"], log_dir / "worker.log", cwd=REPO / "platform")
         self.base = self._wait_for_server()
         return self
+
+    def _profiling_config(self) -> Path:
+        """A gunicorn config whose hooks run cProfile over each worker's whole life (--profile DIR)."""
+        out = Path(self.args.profile).resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        config = Path(self.env["QSCHED_VAR_DIR"]) / "gunicorn_profile.py"
+        config.write_text(
+            "import cProfile, os, time\n"
+            "def post_fork(server, worker):\n"
+            "    worker.profile = cProfile.Profile(time.process_time)  # CPU time: waiting does not count\n"
+            "    worker.profile.enable()\n"
+            "def worker_exit(server, worker):\n"
+            "    worker.profile.disable()\n"
+            f"    worker.profile.dump_stats(os.path.join({str(out)!r}, f'worker-{{os.getpid()}}.prof'))\n")
+        return config
 
     def _start(self, command, log: Path, cwd=REPO):
         out = open(log, "w")
@@ -142,15 +159,14 @@ class CpuMeter:
     PostgreSQL backends and this process (the load generator) between :meth:`start` and :meth:`stop`."""
 
     def __init__(self, stack: Stack, database: str):
-        self.stack, self.database = stack, database.rsplit("/", 1)[1]
+        self.stack, self.url, self.database = stack, database, database.rsplit("/", 1)[1]
 
     def _pids(self) -> dict[str, list[int]]:
-        from django.db import connection
+        import psycopg  # not Django's connection: this also runs inside the event loop
 
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                           [self.database])
-            backends = [row[0] for row in cursor.fetchall()]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            backends = [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.database])]
         web, worker = self.stack.procs[0].pid, self.stack.procs[1].pid
         return {"gunicorn": [web, *_children(web)], "celery": [worker, *_children(worker)], "postgres": backends}
 
@@ -259,8 +275,10 @@ async def _annotator(session, base: str, slug: str, run: Run, *, name: str, paus
 
 
 async def crowd(base: str, slug: str, *, annotators: int, duration: float, pause_mean: float = 0.0,
-                max_cycles: int = 10**9, run: Run | None = None) -> Run:
-    """``annotators`` clients join ``slug`` and cycle for ``duration`` seconds (or ``max_cycles`` each)."""
+                max_cycles: int = 10**9, run: Run | None = None, meter: CpuMeter | None = None) -> Run:
+    """``annotators`` clients join ``slug`` and cycle for ``duration`` seconds (or ``max_cycles`` each).
+
+    ``meter`` starts once everyone has joined, with the measured window: joins are not cycles."""
     import aiohttp
 
     run = run or Run()
@@ -272,6 +290,8 @@ async def crowd(base: str, slug: str, *, annotators: int, duration: float, pause
                                                 pause_mean=pause_mean, max_cycles=max_cycles, joined=joined))
                  for i in range(annotators)]
         await joined.wait()
+        if meter is not None:
+            meter.start()
         start = time.monotonic()
         run.stop_at = start + duration
         await asyncio.gather(*tasks)
@@ -417,9 +437,8 @@ def scenario_crowd(stack: Stack, args, name: str, pause_mean: float) -> Row:
     rps = _measure_ceiling(stack, args)
     print(f"{name}: {args.annotators} annotators for {args.duration:.0f} s ...", file=sys.stderr, flush=True)
     meter = CpuMeter(stack, args.database)
-    meter.start()
     run = asyncio.run(crowd(stack.base, study.slug, annotators=args.annotators, duration=args.duration,
-                            pause_mean=pause_mean))
+                            pause_mean=pause_mean, meter=meter))
     cpu = meter.stop()
     votes = max(len(run.accepted), 1)
     print(f"{name}: CPU ms per accepted vote (a full cycle): "
@@ -472,6 +491,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--ceiling-seconds", type=float, default=8.0)
     parser.add_argument("--ceiling-clients", type=int, default=32)
+    parser.add_argument("--profile", metavar="DIR", help="cProfile each gunicorn worker; stats files go to DIR")
     args = parser.parse_args()
     if not args.database.startswith(("postgres://", "postgresql://")):
         parser.error("--database: give a PostgreSQL URL (the benchmark measures the production stack)")

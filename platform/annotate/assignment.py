@@ -28,25 +28,32 @@ Rules
 
 Cost per call (does not grow with the study)
 --------------------------------------------
-- The claim is one statement,
-  ``UPDATE workitem SET reserved = reserved + 1 WHERE id = (SELECT ... ORDER BY
-  reserved, deal_rank LIMIT 1 [FOR UPDATE SKIP LOCKED]) RETURNING ...``. It walks
-  the index ``workitem_deal`` (study, reserved, deal_rank) from its head and
-  passes over only the items this annotator has seen (each an index probe of
-  ``assignment_once_per_annotator``) and, on PostgreSQL, the rows other claims
-  hold at that moment.
+- Picking the item: ``SELECT ... WHERE study = ? AND reserved < k AND NOT EXISTS
+  (seen by this annotator) ORDER BY reserved, deal_rank LIMIT 1`` walks the index
+  ``workitem_deal`` (study, reserved, deal_rank) from its head and passes over only
+  the items this annotator has seen (each an index probe) and, on PostgreSQL, the
+  rows other claims hold at that moment.
+- Taking it: ``UPDATE ... SET reserved = reserved + 1 WHERE id = (that SELECT) AND
+  reserved < k RETURNING ...``. On PostgreSQL the whole claim (slot, assignment,
+  counter, what the screen shows, progress) is ONE prepared statement
+  (:mod:`annotate.statements`), run without BEGIN/COMMIT; on SQLite a few
+  statements in one transaction.
 - Expiry reads the partial index ``assignment_expiry`` (open assignments only);
-  an annotator's open tasks come from ``assignment_open``.
+  an annotator's open tasks come from ``assignment_open`` (:func:`open_and_overdue`
+  reads both in one query on PostgreSQL).
+- Progress: :func:`claimable_count` reads the study's counters and this
+  annotator's own assignments, never the study's items.
 
 Concurrency
 -----------
 PostgreSQL: the candidate row is taken with ``FOR UPDATE SKIP LOCKED``, so
 concurrent claims take different items without waiting for each other. When a
-claim finds nothing, a plain read tells "nothing left for you" from "everything
-left is being claimed right now" (then it tries again, and finally answers
-:class:`~annotate.errors.Busy`, 503). The same annotator claiming in two parallel
-requests can meet the unique constraint: :class:`django.db.IntegrityError`, the
-caller rolls back and tries again.
+claim finds nothing, a plain read tells "nothing left for you" from "what is left
+is being claimed right now"; then the next try waits for that one row (holding no
+other lock, so it can be in no deadlock) and takes what the other claim left,
+and after :func:`claim`'s rounds it answers :class:`~annotate.errors.Busy` (503).
+The same annotator claiming in two parallel requests can meet the unique
+constraint (IntegrityError): that try writes nothing and the next one starts over.
 SQLite: one writer at a time (transactions start ``IMMEDIATE``), so a claim runs alone.
 """
 import random

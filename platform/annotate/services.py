@@ -1,6 +1,16 @@
 """Annotator sessions, next task, votes and the finish step (contract section 4).
 
-Every write happens in a transaction; a refusal (an ``AnnotateError``) writes nothing.
+Every write happens in a transaction (or is one statement); a refusal (an ``AnnotateError``)
+writes nothing.
+
+``next_task`` and ``record_vote`` are what a crowd calls all the time: each runs a fixed,
+small number of indexed queries whatever the study's size (tests/platform/
+test_annotator_path_queries.py counts them). Counts come from counters kept in the same
+statement or transaction as the change (``Annotator.regular_votes``/``check_votes``,
+``studies.counters``), never from counting rows. On PostgreSQL the common cases (claiming a
+new regular task, a valid vote on an open regular task) are one statement each
+(:mod:`annotate.statements`); everything else (refusals, retries, attention checks) takes the
+general path, which tells them apart.
 """
 import math
 import secrets
