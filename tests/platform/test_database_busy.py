@@ -63,7 +63,7 @@ def test_database_failures_on_the_annotator_api_answer_json_503(make_live_study,
 
     monkeypatch.setattr(services, "record_vote", fail)
     assert_busy_503(_vote(client, auth, public_id))
-    monkeypatch.setattr(services, "next_assignment", fail)
+    monkeypatch.setattr(services, "next_task", fail)  # what GET /api/session/next calls
     assert_busy_503(client.get("/api/session/next", **auth))
     assert Vote.objects.count() == 0
 
@@ -76,7 +76,7 @@ def test_claim_contention_answers_503_with_retry_after(make_live_study, client, 
     def contended(**kwargs):
         raise Busy("every free task was taken by others at the same moment; try again")
 
-    monkeypatch.setattr(services, "next_assignment", contended)
+    monkeypatch.setattr(services, "next_task", contended)
     response = client.get("/api/session/next", **auth)
     assert_busy_503(response)
     assert "try again" in response.json()["detail"]
