@@ -4,8 +4,9 @@
         --broker redis://127.0.0.1:6379/1                       # all scenarios
     .venv/bin/python benchmarks/bench_crowd.py ... --scenario saturated --duration 30
 
-The stack: gunicorn (``--workers``/``--worker-class``/``--threads``) serving the Django project on a
-free loopback port, a Celery worker, PostgreSQL (``--database``, migrated, studies kept for later
+The stack: gunicorn with the production config (``platform/qsched_platform/gunicorn.conf.py``, as
+``make serve`` runs it; ``--workers``/``--worker-class``/``--threads`` override it) on a free loopback
+port, a Celery worker, PostgreSQL (``--database``, migrated, studies kept for later
 runs) and Redis (``--broker``); ``QSCHED_RATE_LIMITS=off`` in the server's environment. Annotators are
 asyncio tasks sharing one aiohttp session (at most ``--annotators`` at once, each bounded by
 ``--duration``): join (``POST /api/studies/<slug>/sessions``), then loop ``GET /api/session/next``,
@@ -52,6 +53,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "platform"), str(REPO)]
 VENV_BIN = REPO / ".venv" / "bin"
 STATIC_PATH = "/static/annotate/vote.css"
+PRODUCTION_CONFIG = REPO / "platform" / "qsched_platform" / "gunicorn.conf.py"
 REQUESTS_PER_CYCLE = 4
 
 
@@ -69,13 +71,12 @@ class Stack:
         log_dir = Path(self.env["QSCHED_VAR_DIR"]) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.web_log = log_dir / "gunicorn.log"
-        gunicorn = [str(VENV_BIN / "gunicorn"), "qsched_platform.wsgi:application",
+        # The production config (scripts/serve.sh uses it too); these flags override its settings.
+        config = self._profiling_config() if self.args.profile else PRODUCTION_CONFIG
+        gunicorn = [str(VENV_BIN / "gunicorn"), "qsched_platform.wsgi:application", "--config", str(config),
                     "--pythonpath", f"{REPO / 'platform'},{REPO}", "--bind", "127.0.0.1:0",
                     "--workers", str(self.args.workers), "--worker-class", self.args.worker_class,
-                    "--threads", str(self.args.threads), "--backlog", "2048", "--timeout", "60",
-                    "--log-level", "info"]
-        if self.args.profile:
-            gunicorn += ["--config", str(self._profiling_config())]
+                    "--threads", str(self.args.threads), "--backlog", "2048", "--log-level", "info"]
         self._start(gunicorn, self.web_log)
         self._start([str(VENV_BIN / "celery"), "-A", "qsched_platform", "worker", "--pool=solo",
                      "--loglevel=WARNING"], log_dir / "worker.log", cwd=REPO / "platform")
@@ -88,6 +89,7 @@ class Stack:
         out.mkdir(parents=True, exist_ok=True)
         config = Path(self.env["QSCHED_VAR_DIR"]) / "gunicorn_profile.py"
         config.write_text(
+            f"exec(open({str(PRODUCTION_CONFIG)!r}).read())\n"
             "import cProfile, os, time\n"
             "def post_fork(server, worker):\n"
             "    worker.profile = cProfile.Profile(time.process_time)  # CPU time: waiting does not count\n"
