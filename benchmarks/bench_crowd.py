@@ -197,11 +197,11 @@ class Run:
     unknown: set = field(default_factory=set)  # assignments whose vote request got no answer
     vote_times: list = field(default_factory=list)  # monotonic time of each accepted vote
     stop_at: float = float("inf")  # annotators start no new cycle after this
-    window: tuple = (0.0, 0.0)
+    measured_votes: int = 0  # accepted within the measured windows (one per crowd() call)
+    measured_seconds: float = 0.0
 
     def votes_per_s(self) -> float:
-        start, end = self.window
-        return sum(start <= t <= end for t in self.vote_times) / (end - start)
+        return self.measured_votes / self.measured_seconds if self.measured_seconds else float("nan")
 
     def pct(self, kind: str, q: float) -> float:
         values = self.latencies.get(kind)
@@ -297,7 +297,9 @@ async def crowd(base: str, slug: str, *, annotators: int, duration: float, pause
         start = time.monotonic()
         run.stop_at = start + duration
         await asyncio.gather(*tasks)
-        run.window = (start, min(start + duration, time.monotonic()))
+        end = min(run.stop_at, time.monotonic())
+        run.measured_votes += sum(start <= t <= end for t in run.vote_times)
+        run.measured_seconds += end - start
     return run
 
 
@@ -464,13 +466,8 @@ def scenario_one(stack: Stack, args) -> list[Row]:
     votes = max(sum(len(run.accepted) for run in runs.values()), 1)
     print("one: CPU ms per accepted vote (a full cycle, joins included): "
           + ", ".join(f"{part} {1000 * seconds / votes:.1f}" for part, seconds in cpu.items()), file=sys.stderr)
-    rows = []
-    for study, items in ((small, args.one_small), (large, args.one_large)):
-        run = runs[study.slug]
-        span = run.vote_times[-1] - run.vote_times[0] if len(run.vote_times) > 1 else 1.0
-        run.window = (run.vote_times[0], run.vote_times[0] + span) if run.vote_times else (0.0, 1.0)
-        rows.append(Row("one", 1, items, run, rps, check_export(study, run)))
-    return rows
+    return [Row("one", 1, items, runs[study.slug], rps, check_export(study, runs[study.slug]))
+            for study, items in ((small, args.one_small), (large, args.one_large))]
 
 
 def main() -> None:
