@@ -67,6 +67,10 @@ def _preparing_cursor_class():
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True, binary=binary)
 
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            self._query = pgq  # what Django's query log shows (the statement, $n for parameters)
+            return super()._send_query_prepared(name, pgq, binary=binary)
+
     return PreparingCursor
 
 
