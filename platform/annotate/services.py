@@ -193,7 +193,7 @@ def next_task(*, annotator: Annotator, exclude: Iterable = (), fresh: bool = Fal
     does), so their counters and status need no reload.
 
     A fixed number of indexed queries, whatever the size of the study (on PostgreSQL a
-    new regular task is 4 round trips: session, open tasks, expiry check, claim).
+    new regular task is 3 round trips: session, open tasks with overdue ids, the claim).
 
     Raises
     ------
