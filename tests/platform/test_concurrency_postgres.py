@@ -128,3 +128,30 @@ def test_a_retry_storm_of_one_vote_writes_one_row(make_live_study):
     assert sorted(code for code, _ in statuses) == [200] * 19 + [201]
     assert {vote_id for _, vote_id in statuses} == {str(vote.public_id)}
     assert WorkItem.objects.get(id=assignment.work_item_id).votes == 1
+
+
+def test_a_claim_that_finds_the_last_free_item_locked_waits_for_it_instead_of_answering_204(make_live_study):
+    """SKIP LOCKED passes over a row another claim holds; when that row is all that is left, the next
+    try waits for it (annotate.assignment.claim) and takes the slot the other transaction left."""
+    import psycopg
+
+    study = make_live_study(n_prompts=1, systems=("a", "b"), k=2)  # one item, two slots
+    item = WorkItem.objects.get(study=study)
+    annotator, _ = services.start_session(study=study, external_id="P1")
+    settings = connection.settings_dict
+    holder = psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
+                             dbname=settings["NAME"], password=settings["PASSWORD"] or None)
+    holder.execute("SELECT id FROM studies_workitem WHERE id = %s FOR UPDATE", [item.id])  # a claim in flight
+    timer = threading.Timer(0.5, holder.commit)  # it finishes without taking the slot
+    timer.start()
+    try:
+        started = timezone.now()
+        assignment = services.next_assignment(annotator=annotator)
+        waited = (timezone.now() - started).total_seconds()
+    finally:
+        timer.join()
+        holder.close()
+    assert assignment is not None and assignment.work_item_id == item.id
+    assert waited >= 0.4  # it waited for the holder rather than skipping the row and answering 204
+    item.refresh_from_db()
+    assert item.reserved == 1
