@@ -8,7 +8,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .bootstrap import KINDS
 from .io import VotesError, read_bundle_metrics, read_votes
 from .power import TESTS, votes_needed
 
@@ -78,7 +77,11 @@ def main(argv=None) -> int:
     rep.add_argument("--out", required=True, help="output directory")
     rep.add_argument("--bundle", help="study bundle (manifest.json or its directory) for metrics")
     rep.add_argument("--n-bootstrap", type=int, default=1000, help="samples of each bootstrap kind (default 1000)")
-    rep.add_argument("--bootstrap", choices=KINDS, default="vote", help="which kind gives the main ci95")
+    rep.add_argument("--bootstrap", choices=("auto", "vote", "annotator", "prompt"), default="auto",
+                     help="clusters of the score intervals: auto (annotator, or prompt where that design effect is "
+                          "larger; win rates use annotator x prompt), or vote (assumes independent votes)")
+    rep.add_argument("--question", help="the study's question as a JSON file (kind, a, b, margin, alpha, "
+                                        "criterion, planned_votes, looks); its answer goes into summary.json")
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--margin", type=float, default=0.05, help="equivalence / non-inferiority margin (win rate)")
     rep.add_argument("--include-excluded", action="store_true", help="count votes of excluded annotators")

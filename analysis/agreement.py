@@ -1,8 +1,18 @@
 """Inter-annotator agreement, position bias and attention checks.
 
-Agreement is computed per item = (criterion, prompt, seed, unordered system
-pair) over items with two or more votes, on the label "which system won, or
-tie" (never on left/right), as contract section 3 defines.
+Rules (contract section 3):
+
+* an item is (criterion, prompt, seed, unordered system pair); agreement is
+  computed over items with two or more votes, never on left/right;
+* each vote is coded relative to its pair: 0 "first system of the pair won",
+  1 "second won", 2 "tie", the pair's systems in a fixed (sorted) order, so
+  every item can take exactly these three labels and chance agreement counts
+  only them. (Coding by the winning system's id over all systems inflates
+  agreement whenever a study has three or more systems: an item comparing A
+  and B can never be labelled C, yet chance agreement would count C.)
+* per-annotator agreement compares each vote with the majority of the other
+  counted votes on its item; its chance level is what an annotator voting at
+  random with the study's label shares would score.
 
 References
 ----------
@@ -17,7 +27,9 @@ import pandas as pd
 from .encode import TIE, EncodedVotes
 from .winrates import sign_test_p
 
-__all__ = ["agreement_stats", "annotator_agreement", "attention_checks", "position_bias"]
+CODING = "per pair: first system of the pair (sorted ids) won / second won / tie"
+
+__all__ = ["CODING", "agreement_stats", "chance_agreement_with_majority", "annotator_agreement", "attention_checks", "position_bias"]
 
 
 def _item_counts(item: np.ndarray, outcome: np.ndarray):
@@ -27,25 +39,25 @@ def _item_counts(item: np.ndarray, outcome: np.ndarray):
     return n_items, item, counts
 
 
-def agreement_stats(item: np.ndarray, outcome: np.ndarray, label: np.ndarray) -> dict:
-    """Krippendorff's alpha (nominal), Fleiss' kappa and percent agreement.
+def agreement_stats(item: np.ndarray, code: np.ndarray) -> dict:
+    """Krippendorff's alpha (nominal), Fleiss' kappa and percent agreement on per-pair codes.
 
     Parameters
     ----------
     item : numpy.ndarray
-        Item id of each vote.
-    outcome : numpy.ndarray
-        0 (first system of the pair won), 1 (second won) or 2 (tie) per vote.
-    label : numpy.ndarray
-        The global label of each vote: the winning system's index, or one
-        shared index for "tie". Chance agreement is computed on these.
+        Item id of each vote (dense non-negative ints).
+    code : numpy.ndarray
+        Per-pair code of each vote: 0 (first system of the pair won), 1
+        (second won) or 2 (tie); see the module rules.
 
     Returns
     -------
     dict
         ``krippendorff_alpha``, ``fleiss_kappa``, ``percent_agreement`` (None
-        when undefined, with the reason in ``note``), ``n_items`` (items with
-        2+ votes) and ``n_votes`` (votes on them).
+        when undefined, with the reason in ``note``), ``chance_agreement``
+        (the share of agreeing vote pairs expected by chance, ``sum_j p_j^2``),
+        ``coding`` (what the labels are), ``n_items`` (items with 2+ votes)
+        and ``n_votes`` (votes on them).
 
     Notes
     -----
@@ -54,11 +66,11 @@ def agreement_stats(item: np.ndarray, outcome: np.ndarray, label: np.ndarray) ->
     mean over items, chance agreement ``P_e = sum_j p_j^2`` with ``p_j`` the
     share of label j among all ratings. With equal counts this is Fleiss (1971).
     """
-    _, local, counts = _item_counts(item, outcome)
+    _, local, counts = _item_counts(item, code)
     m = counts.sum(1)
     pairable = m >= 2
-    out = {"krippendorff_alpha": None, "fleiss_kappa": None, "percent_agreement": None,
-           "n_items": int(pairable.sum()), "n_votes": int(m[pairable].sum())}
+    out = {"krippendorff_alpha": None, "fleiss_kappa": None, "percent_agreement": None, "chance_agreement": None,
+           "coding": CODING, "n_items": int(pairable.sum()), "n_votes": int(m[pairable].sum())}
     if not pairable.any():
         out["note"] = "no item has two or more votes: agreement cannot be computed"
         return out
@@ -67,10 +79,10 @@ def agreement_stats(item: np.ndarray, outcome: np.ndarray, label: np.ndarray) ->
     p_i = same_pairs / (mm * (mm - 1))
     p_bar = float(p_i.mean())
     out["percent_agreement"] = p_bar
-    vote_ok = pairable[local]
-    label_counts = np.bincount(label[vote_ok]).astype(np.float64)
+    label_counts = c.sum(0)
     n = label_counts.sum()
     p_e = float(((label_counts / n) ** 2).sum())
+    out["chance_agreement"] = p_e
     if p_e >= 1.0 - 1e-15:
         out["note"] = "every vote on a multi-vote item has the same label: chance-corrected agreement is undefined"
         return out
@@ -126,6 +138,27 @@ def annotator_agreement(item: np.ndarray, outcome: np.ndarray, annotator: np.nda
         rate = np.where(n_eval[present] > 0, n_agree[present] / n_eval[present], np.nan)
     return pd.DataFrame({"n_votes": n_votes[present], "n_evaluable": n_eval[present].astype(np.int64),
                          "agreement_with_majority": rate}, index=pd.Index(present, name="annotator"))
+
+
+def chance_agreement_with_majority(item: np.ndarray, code: np.ndarray) -> float | None:
+    """Agreement with the majority that an annotator voting at random would score.
+
+    Such an annotator gives label j with the study's share ``p_j`` whatever
+    the item, so it agrees with an item whose majority label is j with
+    probability ``p_j``: chance = ``sum_j p_j q_j``, ``q_j`` the share of
+    items (with 2+ votes and a unique most common label) whose majority is j.
+    """
+    n_items, _, counts = _item_counts(item, code)
+    if not n_items:
+        return None
+    multi = counts.sum(1) >= 2
+    top = counts.max(1)
+    unique = multi & ((counts == top[:, None]).sum(1) == 1)
+    if not unique.any():
+        return None
+    p = counts[multi].sum(0) / counts[multi].sum()
+    q = np.bincount(counts[unique].argmax(1), minlength=3) / unique.sum()
+    return float((p * q).sum())
 
 
 def position_bias(choice: np.ndarray) -> dict:

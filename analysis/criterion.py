@@ -1,4 +1,16 @@
-"""Everything the summary reports for one criterion (contract section 3)."""
+"""Everything the summary reports for one criterion (contract section 3).
+
+Rules:
+
+* every default interval and test accounts for clustering: win rates use the
+  two-way (annotator x prompt) cluster-robust variance of
+  :mod:`analysis.clustered`; Bradley-Terry scores and their differences use
+  a cluster bootstrap (``auto``: by annotator, or by prompt where the prompt
+  design effect is the larger). ``bootstrap="vote"`` gives the old
+  intervals, labelled as assuming independent votes;
+* every interval names its method (``ci95_method``);
+* agreement uses the per-pair codes of :mod:`analysis.agreement`.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +18,10 @@ import pandas as pd
 
 from . import agreement as agr
 from .bootstrap import KINDS, cluster_bootstrap, percentile_interval, vote_bootstrap
+from .clustered import clustered_win_rate_variance, pooled_design_effect
+from .drilldown import prompt_drilldown
 from .bradley_terry import (
+    ELO_SCALE,
     comparison_components,
     fit_bradley_terry,
     fit_davidson,
@@ -24,11 +39,20 @@ from .encode import (
     pair_counts,
 )
 from .equivalence import analytic_se, equivalence_test
-from .numeric import spearman
+from .numeric import expit, ndtr, spearman
 from .ranking import rank_systems
-from .winrates import win_rate, win_rate_table
+from .winrates import Z95, wilson_interval, win_rate, win_rate_table
 
-__all__ = ["analyse_criterion"]
+__all__ = ["analyse_criterion", "interval_method"]
+
+
+def interval_method(kind: str, n_bootstrap: int) -> str:
+    """How the Bradley-Terry intervals of ``kind`` were made, in words."""
+    if n_bootstrap <= 0:
+        return "none (n_bootstrap=0)"
+    if kind == "vote":
+        return f"vote bootstrap, {n_bootstrap} samples, percentile 95%; assumes independent votes"
+    return f"{kind} bootstrap (clusters of votes by {kind}), {n_bootstrap} samples, percentile 95%"
 
 
 def _num(x, digits: int | None = None):
@@ -76,35 +100,58 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
     if len(pc) and pc[:, 2].sum() == pc.sum():
         notes.append("all votes are ties: every score is 0 and every win rate 0.5")
 
-    # 1. bootstrap samples of the pair counts, one set per kind
+    # 1. clustered variance of every pair's win rate, and the design effects it implies
+    pair_of = np.full(k * k, -1, dtype=np.int64)
+    pair_of[pairs[:, 0] * k + pairs[:, 1]] = np.arange(len(pairs))
+    pair_index = pair_of[a.astype(np.int64) * k + b]
+    score = np.where(outcome == 0, 1.0, np.where(outcome == 1, 0.0, 0.5))
+    cv = clustered_win_rate_variance(pair_index, score, ev.annotator[counted], ev.prompt[counted], len(pairs))
+    deff = {"annotator": pooled_design_effect(cv.n, np.fmax(cv.annotator, cv.independent), cv.independent),
+            "prompt": pooled_design_effect(cv.n, np.fmax(cv.prompt, cv.independent), cv.independent),
+            "annotator_x_prompt": pooled_design_effect(cv.n, cv.two_way, cv.independent)}
+    kind = bootstrap
+    if bootstrap == "auto":
+        kind = "prompt" if (deff["prompt"] or 1.0) > (deff["annotator"] or 1.0) else "annotator"
+    out["design_effect"] = {
+        **deff, "used_for_win_rates": "annotator_x_prompt" if kind != "vote" else None,
+        "bootstrap_for_scores": kind,
+        "meaning": "variance of the win rates relative to independent votes, pooled over pairs "
+                   "(sum n^2 V / sum n^2 V_independent); plan studies with the same crowd with it",
+    }
+    if kind != "vote" and (deff["prompt"] or 1.0) > 1.2 and (deff["annotator"] or 1.0) > 1.2:
+        notes.append(f"votes cluster by annotator (design effect {deff['annotator']:.2f}) and by prompt "
+                     f"({deff['prompt']:.2f}): win-rate intervals account for both, score intervals for the "
+                     f"{kind} clusters only")
+    # 2. bootstrap samples of the pair counts, one set per kind
     boot = {}
     if n_bootstrap > 0 and len(pairs):
-        for kind_i, kind in enumerate(KINDS):
+        for kind_i, boot_kind in enumerate(KINDS):
             rng = np.random.default_rng([seed, crit, kind_i])
-            if kind == "vote":
-                boot[kind] = vote_bootstrap(pc, n_bootstrap, rng)
+            if boot_kind == "vote":
+                boot[boot_kind] = vote_bootstrap(pc, n_bootstrap, rng)
             else:
-                codes = ev.annotator if kind == "annotator" else ev.prompt
-                n_clusters = len(ev.annotators) if kind == "annotator" else len(ev.prompts)
+                codes = ev.annotator if boot_kind == "annotator" else ev.prompt
+                n_clusters = len(ev.annotators) if boot_kind == "annotator" else len(ev.prompts)
                 cl, n_used = dense_codes(codes[counted], n_clusters)
                 cc = cluster_pair_counts(cl, n_used, a, b, outcome, k, pairs)
-                boot[kind] = cluster_bootstrap(cc, n_bootstrap, rng)
-    # 2. Bradley-Terry
+                boot[boot_kind] = cluster_bootstrap(cc, n_bootstrap, rng)
+    # 3. Bradley-Terry
     rank = rank_systems(pc, pairs, k, boot, prior=prior) if len(pairs) else None
-    out["bradley_terry"] = _bt_rows(rank, systems, bootstrap, notes)
-    out["interval_method"] = (f"{bootstrap} bootstrap, {n_bootstrap} samples, percentile 95%"
-                              if n_bootstrap > 0 else "none (n_bootstrap=0)")
+    out["bradley_terry"] = _bt_rows(rank, systems, kind, n_bootstrap, notes)
+    out["interval_method"] = interval_method(kind, n_bootstrap)
     scores = {} if rank is None else {systems[i]: float(rank["scores"][i]) for i in range(k)
                                       if np.isfinite(rank["scores"][i])}
     out["davidson"] = _davidson(pc, pairs, k, systems, rank, notes)
-    # 3. win rates, oriented (a = test system) from the comparisons or by BT score
-    out["win_rates"], out["equivalence"] = _win_rates(pc, pairs, systems, boot, scores, comparisons,
-                                                       bootstrap, margin)
+    # 4. win rates, oriented (a = test system) from the comparisons or by BT score
+    flip = _orient(pairs, systems, scores, comparisons) if len(pairs) else np.zeros(0, bool)
+    out["win_rates"], out["equivalence"] = _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes)
+    out["differences"] = _differences(rank, systems, kind, n_bootstrap, out["win_rates"])
     out["win_rate_matrix"] = _win_matrix(counts3, systems)
-    out["pairs_without_votes"] = _pairs_without_votes(pairs, seen, systems)
-    # 4. agreement, position bias, annotators
-    labels = np.where(outcome == 0, a, np.where(outcome == 1, b, k))
-    out["agreement"] = agr.agreement_stats(item[counted], outcome, labels)
+    out["pairs_without_votes"] = _pairs_without_votes(pairs, systems, comparisons)
+    # 5. agreement (per-pair codes: the outcome is already relative to the sorted pair), position bias, annotators
+    out["agreement"] = agr.agreement_stats(item[counted], outcome)
+    out["agreement"]["chance_agreement_with_majority"] = _num(agr.chance_agreement_with_majority(item[counted],
+                                                                                                 outcome))
     out["position_bias"] = agr.position_bias(ev.choice[counted])
     out["tie_rate"] = _num(float((outcome == TIE).mean())) if len(outcome) else None
     regular = in_crit & ~ev.attention_check
@@ -118,12 +165,15 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
     per["excluded"] = np.bincount(annot, weights=ev.annotator_excluded[regular], minlength=size)[per.index] > 0
     per.index = [ev.annotators[i] for i in per.index]
     out["annotators"] = per
-    vals = per["agreement_with_majority"].dropna()
+    vals = per.loc[~per["excluded"], "agreement_with_majority"].dropna()
     out["agreement"]["annotator_agreement_median"] = _num(vals.median()) if len(vals) else None
     out["agreement"]["n_annotators_with_one_vote"] = int((per["n_votes"] == 1).sum())
-    # 5. exclusion effect: the same fit with the other exclusion rule
+    # 6. which prompts each system wins and loses most
+    out["prompt_drilldown"] = prompt_drilldown(a, b, outcome, ev.prompt[counted], systems=systems,
+                                               prompts=list(ev.prompts), pairs=pairs, flip=flip)
+    # 7. exclusion effect: the same fit with the other exclusion rule
     out["exclusion_effect"] = _exclusion_effect(ev, in_crit, include_excluded, k, scores)
-    # 6. correlation with automatic metrics
+    # 8. correlation with automatic metrics
     corr = system_correlation(scores, metrics) if metrics else []
     if image_metrics:
         decisive = counted & (ev.outcome != TIE)
@@ -139,7 +189,7 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
     return out
 
 
-def _bt_rows(rank, systems, bootstrap, notes) -> list[dict]:
+def _bt_rows(rank, systems, bootstrap, n_bootstrap, notes) -> list[dict]:
     if rank is None:
         return []
     if rank["n_components"] > 1:
@@ -169,7 +219,8 @@ def _bt_rows(rank, systems, bootstrap, notes) -> list[dict]:
             continue
         by_kind = {kind: [_num(lo[i]), _num(hi[i])] for kind, (lo, hi) in rank["intervals"].items()}
         ci = by_kind.get(bootstrap)
-        rows.append({"system": systems[i], "score": _num(s), "ci95": ci, "elo": _num(to_elo(s)),
+        rows.append({"system": systems[i], "score": _num(s), "ci95": ci,
+                     "ci95_method": interval_method(bootstrap, n_bootstrap), "elo": _num(to_elo(s)),
                      "elo_ci95": None if ci is None or ci[0] is None else [_num(to_elo(ci[0])), _num(to_elo(ci[1]))],
                      "ci95_by_bootstrap": by_kind, "component": int(rank["component"][i]),
                      "regularized": bool(rank["regularized"][rank["component"][i]])})
@@ -210,42 +261,123 @@ def _orient(pairs, systems, scores, comparisons):
     return flip
 
 
-def _win_rates(pc, pairs, systems, boot, scores, comparisons, bootstrap, margin):
+def _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes):
+    """Win-rate rows (clustered by default) and the non-inferiority / equivalence rows."""
     if not len(pairs):
         return [], []
-    flip = _orient(pairs, systems, scores, comparisons)
     oriented = pc.copy()
     oriented[flip, 0], oriented[flip, 1] = pc[flip, 1], pc[flip, 0]
     table = win_rate_table(oriented)
+    p, n = table["win_rate"], table["n"].astype(float)
     boot_rates = {}
-    for kind, s in boot.items():
+    for boot_kind, s in boot.items():
         w = np.where(flip, s[..., 1], s[..., 0])
         l = np.where(flip, s[..., 0], s[..., 1])
-        boot_rates[kind] = win_rate(w, l, s[..., 2])
-    if bootstrap in boot_rates and bootstrap != "vote":
-        se = np.nanstd(boot_rates[bootstrap], axis=0, ddof=1)
-        se_method = f"{bootstrap} bootstrap"
+        boot_rates[boot_kind] = win_rate(w, l, s[..., 2])
+    intervals = {boot_kind: percentile_interval(r) for boot_kind, r in boot_rates.items()}
+    independent_se = analytic_se(table["wins"], table["losses"], table["ties"])
+    if kind == "vote":
+        se = independent_se
+        lo, hi = table["ci_low"], table["ci_high"]
+        p_value = table["p_value"]
+        ci_method = "wilson; assumes independent votes"
+        p_method = "exact two-sided sign test (ties left out); assumes independent votes"
+        se_method = "analytic; assumes independent votes"
+        n_eff = n
     else:
-        se = analytic_se(table["wins"], table["losses"], table["ties"])
-        se_method = "analytic (votes independent)"
-    eq = equivalence_test(table["win_rate"], se, margin)
-    intervals = {kind: percentile_interval(r) for kind, r in boot_rates.items()}
+        var = np.maximum(cv.two_way, 1.0 / (4.0 * np.maximum(n, 1) ** 2))  # unanimous pairs: one vote's worth
+        se = np.sqrt(var)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            deff_pair = cv.design_effect
+            n_eff = np.where((p > 0) & (p < 1) & (cv.two_way > 0), p * (1 - p) / var, n / np.fmax(deff_pair, 1.0))
+        lo, hi = wilson_interval(p, n_eff)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_value = 2.0 * ndtr(-np.abs(p - 0.5) / np.sqrt(0.25 / n_eff))
+        ci_method = ("wilson with effective sample size n / design effect, two-way cluster-robust "
+                     "(annotator x prompt) variance")
+        p_method = "two-sided score test of 0.5 with the same effective sample size (agrees with ci95)"
+        se_method = "two-way cluster-robust (annotator x prompt)"
+        single = np.isnan(cv.two_way)
+        if single.any():
+            names = [f"{systems[i]} / {systems[j]}" for i, j in pairs[single][:5]]
+            notes.append("all votes of pair(s) " + ", ".join(names) + " come from one annotator: no clustered "
+                         "interval or test exists for them (rerun with --bootstrap vote to assume independence)")
+    eq = equivalence_test(p, se, margin)
     rows, eq_rows = [], []
-    for p, (i, j) in enumerate(pairs):
-        x, y = (systems[j], systems[i]) if flip[p] else (systems[i], systems[j])
-        rows.append({"a": x, "b": y, "wins": int(table["wins"][p]), "losses": int(table["losses"][p]),
-                     "ties": int(table["ties"][p]), "n": int(table["n"][p]),
-                     "win_rate": _num(table["win_rate"][p]),
-                     "ci95": [_num(table["ci_low"][p]), _num(table["ci_high"][p])], "ci95_method": "wilson",
-                     "p_value": _num(table["p_value"][p]),
-                     "ci95_by_bootstrap": {kind: [_num(lo[p]), _num(hi[p])] for kind, (lo, hi) in intervals.items()}})
-        eq_rows.append({"a": x, "b": y, "margin": margin, "win_rate": _num(table["win_rate"][p]),
-                        "se": _num(se[p]), "se_method": se_method,
-                        "non_inferiority_p": _num(eq["non_inferiority_p"][p]),
-                        "equivalence_p": _num(eq["equivalence_p"][p]),
-                        "ci90": [_num(eq["ci90_low"][p]), _num(eq["ci90_high"][p])],
-                        "non_inferior": bool(eq["non_inferior"][p]), "equivalent": bool(eq["equivalent"][p])})
+    for i_p, (i, j) in enumerate(pairs):
+        x, y = (systems[j], systems[i]) if flip[i_p] else (systems[i], systems[j])
+        rows.append({"a": x, "b": y, "wins": int(table["wins"][i_p]), "losses": int(table["losses"][i_p]),
+                     "ties": int(table["ties"][i_p]), "n": int(table["n"][i_p]),
+                     "win_rate": _num(p[i_p]), "ci95": [_num(lo[i_p]), _num(hi[i_p])], "ci95_method": ci_method,
+                     "p_value": _num(p_value[i_p]), "p_value_method": p_method,
+                     "p_value_sign_test": _num(table["p_value"][i_p]),
+                     "se": _num(se[i_p]), "se_independent": _num(independent_se[i_p]),
+                     "design_effect": _num(cv.design_effect[i_p]) if kind != "vote" else 1.0,
+                     "n_effective": _num(n_eff[i_p]), "n_annotators": int(cv.n_annotators[i_p]),
+                     "ci95_by_bootstrap": {bk: [_num(blo[i_p]), _num(bhi[i_p])] for bk, (blo, bhi) in intervals.items()}})
+        eq_rows.append({"a": x, "b": y, "margin": margin, "win_rate": _num(p[i_p]),
+                        "se": _num(se[i_p]), "se_method": se_method,
+                        "non_inferiority_p": _num(eq["non_inferiority_p"][i_p]),
+                        "equivalence_p": _num(eq["equivalence_p"][i_p]),
+                        "ci90": [_num(eq["ci90_low"][i_p]), _num(eq["ci90_high"][i_p])],
+                        "non_inferior": bool(eq["non_inferior"][i_p]), "equivalent": bool(eq["equivalent"][i_p])})
     return rows, eq_rows
+
+
+def _differences(rank, systems, kind, n_bootstrap, win_rows) -> list[dict]:
+    """Every pair of scored systems in one group: score (and Elo) difference with its interval.
+
+    ``a`` is the higher-scored system. The interval is the percentile interval
+    of the bootstrap differences (the same draws as the scores), the p-value a
+    two-sided z-test with the bootstrap standard error; ``model_win_rate`` is
+    what the fitted model predicts for a against b.
+    """
+    if rank is None:
+        return []
+    scores, comp = rank["scores"], rank["component"]
+    samples = rank["samples"].get(kind)
+    observed = {(r["a"], r["b"]): r for r in win_rows}
+    ok = np.flatnonzero(np.isfinite(scores))
+    order = ok[np.argsort(-scores[ok], kind="stable")]
+    ii, jj = [], []
+    for x, i in enumerate(order):
+        for j in order[x + 1:]:
+            if comp[i] == comp[j]:
+                ii.append(i)
+                jj.append(j)
+    if not ii:
+        return []
+    ii, jj = np.array(ii), np.array(jj)
+    diff = scores[ii] - scores[jj]
+    if samples is not None and len(samples):
+        d = samples[:, ii] - samples[:, jj]
+        lo, hi = percentile_interval(d)
+        mlo, mhi = percentile_interval(expit(d))
+        with np.errstate(invalid="ignore"):
+            sd = np.nanstd(d, axis=0, ddof=1)
+            pval = 2.0 * ndtr(-np.abs(diff) / sd)
+    else:
+        lo = hi = mlo = mhi = sd = pval = np.full(len(ii), np.nan)
+    method = interval_method(kind, n_bootstrap)
+    rows = []
+    for r, (i, j) in enumerate(zip(ii, jj)):
+        x, y = systems[i], systems[j]
+        row = {"a": x, "b": y, "score_diff": _num(diff[r]), "ci95": [_num(lo[r]), _num(hi[r])],
+               "ci95_method": method, "se": _num(sd[r]), "p_value": _num(pval[r]),
+               "p_value_method": f"two-sided z-test with the {kind}-bootstrap standard error",
+               "elo_diff": _num(ELO_SCALE * diff[r]), "elo_diff_ci95": [_num(ELO_SCALE * lo[r]), _num(ELO_SCALE * hi[r])],
+               "model_win_rate": _num(expit(diff[r])), "model_win_rate_ci95": [_num(mlo[r]), _num(mhi[r])],
+               "observed_win_rate": None, "observed_win_rate_ci95": None}
+        if (x, y) in observed:
+            w = observed[(x, y)]
+            row["observed_win_rate"], row["observed_win_rate_ci95"] = w["win_rate"], w["ci95"]
+        elif (y, x) in observed:
+            w = observed[(y, x)]
+            row["observed_win_rate"] = None if w["win_rate"] is None else 1.0 - w["win_rate"]
+            lo_w, hi_w = w["ci95"]
+            row["observed_win_rate_ci95"] = [None if hi_w is None else 1.0 - hi_w, None if lo_w is None else 1.0 - lo_w]
+        rows.append(row)
+    return rows
 
 
 def _win_matrix(counts3, systems):
@@ -258,10 +390,21 @@ def _win_matrix(counts3, systems):
             "meaning": "values[i][j] is the win rate of systems[i] against systems[j] (ties as half)"}
 
 
-def _pairs_without_votes(pairs, seen, systems):
-    have = {(int(i), int(j)) for i, j in pairs}
-    idx = np.flatnonzero(seen)
-    return [[systems[i], systems[j]] for x, i in enumerate(idx) for j in idx[x + 1:] if (i, j) not in have]
+def _pairs_without_votes(pairs, systems, comparisons):
+    """Planned pairs with no counted vote: the bundle's comparisons, or else every pair of known systems
+    (systems of the bundle that got no vote at all included)."""
+    have = {(systems[i], systems[j]) for i, j in pairs}
+    have |= {(y, x) for x, y in have}
+    if comparisons:
+        planned = [(x, y) for x, y in comparisons if x in systems and y in systems]
+    else:
+        planned = [(x, y) for n, x in enumerate(systems) for y in systems[n + 1:]]
+    out, done = [], set()
+    for x, y in planned:
+        if (x, y) not in have and (x, y) not in done:
+            out.append([x, y])
+            done |= {(x, y), (y, x)}
+    return out
 
 
 def _exclusion_effect(ev, in_crit, include_excluded, k, scores):

@@ -1,4 +1,23 @@
-"""Read and validate votes (contract section 2) from CSV, JSON Lines or Parquet."""
+"""Read and validate votes (contract section 2) from CSV, JSON Lines or Parquet.
+
+Rules (a file that breaks one is refused whole, the message naming the column
+and the rows or values; nothing is analysed):
+
+* every contract column is present; a UTF-8 byte-order mark before the CSV
+  header is ignored;
+* identifiers (``vote_id``, ``study``, ``criterion``, ``annotator``,
+  ``prompt``, system ids, ``winner``, ``choice``) have stray leading/trailing
+  whitespace stripped before anything else, so ``"A "`` and ``"A"`` are one
+  system (chosen over refusing: spreadsheets and hand edits add such spaces,
+  and stripping cannot merge two ids the contract allows, as ids never hold
+  spaces);
+* ``criterion``, ``prompt`` and system ids are 1-64 characters of
+  ``A-Za-z0-9._-`` (contract section 1); no identifier may be empty or a
+  spelling of a missing value (``NaN``, ``None``, ``null``, ``NA``);
+* ``vote_id`` is unique: a file with duplicated ids is refused, naming them
+  (contract section 3: duplicates would be counted twice);
+* ``choice`` is left/right/tie, ``winner`` agrees with it, the two systems differ.
+"""
 from __future__ import annotations
 
 import json
@@ -18,6 +37,13 @@ REQUIRED_COLUMNS = (
 _CATEGORY_COLUMNS = ("study", "criterion", "annotator", "prompt", "system_left", "system_right", "choice", "winner")
 _BOOL_COLUMNS = ("attention_check", "annotator_excluded")
 CHOICES = ("left", "right", "tie")
+#: Columns whose values are identifiers: stripped of surrounding whitespace.
+_ID_COLUMNS = ("vote_id",) + _CATEGORY_COLUMNS
+#: Identifiers that must follow the id rule of contract section 1.
+_STRICT_ID_COLUMNS = ("criterion", "prompt", "system_left", "system_right")
+ID_RE = r"^[A-Za-z0-9._-]{1,64}$"
+#: What a missing value turns into on its way through CSV, pandas or JSON: never an id.
+_MISSING_SPELLINGS = frozenset({"nan", "none", "null", "na", "n/a", "<na>", "nat"})
 _TRUE = ("true", "True", "TRUE", "1", "t", "yes")
 _FALSE = ("false", "False", "FALSE", "0", "f", "no", "")
 
@@ -70,7 +96,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
     if path.stat().st_size == 0:
         raise VotesError(f"{path}: empty file (no header row, no votes)")
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:  # -sig: a byte-order mark is not a column name
         header = fh.readline().rstrip("\r\n").split(",")
     header = [h.strip().strip('"') for h in header]
     _check_columns(header, str(path))
@@ -188,7 +214,7 @@ def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
             raise VotesError(f"{source}: column {col} has empty values at {_rows(s.isna().to_numpy())}")
         if not pd.api.types.is_string_dtype(s.cat.categories.dtype) and s.cat.categories.dtype != object:
             s = s.cat.rename_categories([str(c) for c in s.cat.categories])
-        out[col] = _drop_unused(s)
+        out[col] = _strip_categories(_drop_unused(s))
     choice = out["choice"]
     unknown = [c for c in choice.cat.categories if c not in CHOICES]
     if unknown:
@@ -199,6 +225,8 @@ def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
         empty = (out[col] == "").to_numpy() if "" in out[col].cat.categories else None
         if empty is not None and empty.any():
             raise VotesError(f"{source}: column {col} has empty values at {_rows(empty)}")
+    _check_ids(out, source)
+    out["vote_id"] = _checked_vote_ids(out["vote_id"], source)
     for col in _BOOL_COLUMNS:
         out[col] = _as_bool(out[col], col, source)
     seed = pd.to_numeric(out["seed"], errors="coerce")
@@ -210,6 +238,74 @@ def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
     _check_systems_and_winner(out, source)
     out.attrs["qsched_validated"] = True
     return out
+
+
+def _strip_categories(s: pd.Series) -> pd.Series:
+    """Strip surrounding whitespace from the categories, merging those that become equal."""
+    cats = pd.Index(s.cat.categories.astype(str))
+    stripped = cats.str.strip()
+    if (stripped == cats).all():
+        return s
+    uniq_codes, uniq = pd.factorize(stripped)
+    codes = s.cat.codes.to_numpy()
+    new_codes = np.where(codes >= 0, uniq_codes[np.maximum(codes, 0)], -1)
+    return pd.Series(pd.Categorical.from_codes(new_codes, pd.Index(uniq)), index=s.index, name=s.name)
+
+
+def _check_ids(df: pd.DataFrame, source: str) -> None:
+    """Identifiers: never empty or a missing-value spelling; strict columns follow the contract's id rule."""
+    import re
+
+    strict = re.compile(ID_RE)
+    for col in _ID_COLUMNS:
+        if col == "vote_id" or col not in df.columns:
+            continue
+        cats = df[col].cat.categories
+        missing = [c for c in cats if c.strip().lower() in _MISSING_SPELLINGS or c == ""]
+        if missing:
+            bad = df[col].isin(missing).to_numpy()
+            raise VotesError(f"{source}: column {col} has an empty or missing value ({missing[0]!r}) at {_rows(bad)}; "
+                             "every vote needs a real identifier")
+        if col in _STRICT_ID_COLUMNS:
+            wrong = [c for c in cats if not strict.match(c)]
+            if wrong:
+                bad = df[col].isin(wrong).to_numpy()
+                raise VotesError(f"{source}: column {col} has id {wrong[0]!r} at {_rows(bad)}; ids are 1-64 "
+                                 "characters of A-Z a-z 0-9 . _ - (contract section 1)")
+
+
+def _checked_vote_ids(ids: pd.Series, source: str) -> pd.Series:
+    """``vote_id`` stripped, non-empty and unique; duplicates are refused with the ids named."""
+    if ids.isna().any():
+        raise VotesError(f"{source}: column vote_id has empty values at {_rows(ids.isna().to_numpy())}")
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        ids = _strip_categories(ids)
+        text = ids.cat.categories.astype(str)
+        codes = ids.cat.codes.to_numpy()
+        dup_codes = np.flatnonzero(np.bincount(codes, minlength=len(text)) > 1)
+        dups = [text[c] for c in dup_codes[:5]]
+        n_dup = len(dup_codes)
+        values = pd.Series(text[codes], index=ids.index)
+    else:
+        values = ids.astype("string").str.strip()
+        dup_mask = values.duplicated(keep=False).to_numpy()
+        n_dup = 0
+        dups = []
+        if dup_mask.any():
+            dup_values = pd.unique(values[dup_mask])
+            n_dup, dups = len(dup_values), [str(v) for v in dup_values[:5]]
+    length = values.str.len().to_numpy()
+    empty = length == 0
+    short = np.flatnonzero(length <= max(map(len, _MISSING_SPELLINGS)))  # only these can spell a missing value
+    if len(short):
+        empty[short] |= values.iloc[short].str.lower().isin(list(_MISSING_SPELLINGS)).to_numpy(bool)
+    if empty.any():
+        raise VotesError(f"{source}: column vote_id has an empty or missing value at {_rows(empty)}")
+    if n_dup:
+        more = f" and {n_dup - len(dups)} more" if n_dup > len(dups) else ""
+        raise VotesError(f"{source}: duplicated vote_id {', '.join(map(repr, dups))}{more}; vote_id must be unique "
+                         "(a duplicated vote would be counted twice); remove the repeated rows")
+    return values
 
 
 def _codes_in(cat: pd.Series, categories) -> np.ndarray:

@@ -11,19 +11,30 @@ import pandas as pd
 
 from .agreement import attention_checks
 from .bootstrap import KINDS
+from .bradley_terry import ELO_BASE
 from .criterion import analyse_criterion
 from .encode import encode_votes, item_ids, n_distinct
 from .io import validate_votes
+from .question import answer_question, parse_question
 
-__all__ = ["FORMAT", "build_summary", "write_report", "write_tables"]
+__all__ = ["BOOTSTRAP_CHOICES", "ELO_ANCHOR", "FORMAT", "build_summary", "write_report", "write_tables"]
 
 FORMAT = "qsched-analysis/1"
+#: ``auto`` (the default) clusters by annotator, or by prompt where that design effect is larger.
+BOOTSTRAP_CHOICES = ("auto",) + KINDS
+ELO_ANCHOR = {
+    "formula": "elo = 1000 + 400 * score / ln(10)",
+    "base": ELO_BASE,
+    "anchor": "scores sum to zero over the systems of each connected group, so 1000 is the group's average "
+              "system; Elo differences, not levels, compare systems, and only within one group",
+}
 
 
 def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] | None = None,
                   image_metrics: dict | None = None, n_bootstrap: int = 1000, seed: int = 0,
-                  bootstrap: str = "vote", include_excluded: bool = False, margin: float = 0.05,
+                  bootstrap: str = "auto", include_excluded: bool = False, margin: float = 0.05,
                   comparisons: list[tuple[str, str]] | None = None, prior: float = 1.0,
+                  systems: list[str] | None = None, question: dict | None = None,
                   progress: Callable[[str], None] | None = None) -> dict:
     """Compute the analysis summary of a set of votes.
 
@@ -41,10 +52,13 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
         Samples of each bootstrap kind (vote, annotator, prompt); 0 for none.
     seed : int
         Seed of every random draw: the same inputs give the same summary.
-    bootstrap : {"vote", "annotator", "prompt"}
-        Which kind gives the main ``ci95`` of the scores (all three are
-        reported under ``ci95_by_bootstrap``) and the standard error of the
-        equivalence tests.
+    bootstrap : {"auto", "vote", "annotator", "prompt"}
+        Which kind gives the main ``ci95`` of the scores and of their
+        differences (all three are reported under ``ci95_by_bootstrap``).
+        ``auto`` (default) clusters by annotator, or by prompt where the
+        prompt design effect is larger; win rates then use the two-way
+        cluster-robust variance. ``vote`` assumes independent votes
+        everywhere (intervals, tests, standard errors) and says so.
     include_excluded : bool
         Count votes from annotators marked ``annotator_excluded`` too.
     margin : float
@@ -54,6 +68,12 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
         bundle's ``comparisons``); other pairs put the higher-scored system first.
     prior : float
         Virtual ties per compared pair when no maximum-likelihood estimate exists.
+    systems : list of str, optional
+        Every system of the study (a bundle's ``systems``), so that systems
+        without a vote still appear (``pairs_without_votes``, notes).
+    question : dict, optional
+        The study's question (:func:`analysis.question.parse_question`); its
+        answer is ``summary["question"]``.
     progress : callable, optional
         Called with a short label before each criterion (for progress bars).
 
@@ -64,8 +84,10 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
         ``notes``, ``settings``, ``davidson``, ``equivalence``,
         ``ci95_by_bootstrap``, ``attention_checks`` and more.
     """
-    if bootstrap not in KINDS:
-        raise ValueError(f"bootstrap must be one of {', '.join(KINDS)}, got {bootstrap!r}")
+    if bootstrap not in BOOTSTRAP_CHOICES:
+        raise ValueError(f"bootstrap must be one of {', '.join(BOOTSTRAP_CHOICES)}, got {bootstrap!r}")
+    if question is not None:
+        question = parse_question(question)
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0:
         raise ValueError(f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}")
     if not 0.0 < margin < 0.5:
@@ -75,7 +97,7 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
     if not votes.attrs.get("qsched_validated"):
         votes = validate_votes(votes)
     metrics = {str(s): dict(m) for s, m in (metrics or {}).items()}
-    ev = encode_votes(votes)
+    ev = encode_votes(votes, extra_systems=systems or ())
     item = item_ids(ev)
     counted = ev.counted(include_excluded)
     summary: dict = {
@@ -89,7 +111,11 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
         "criteria": list(ev.criteria),
         "settings": {"n_bootstrap": int(n_bootstrap), "seed": int(seed), "bootstrap": bootstrap,
                      "include_excluded": bool(include_excluded), "margin": float(margin), "prior": float(prior),
-                     "win_rate_interval": "wilson", "p_value": "exact two-sided sign test (ties left out)"},
+                     "win_rate_interval": ("wilson; assumes independent votes" if bootstrap == "vote" else
+                                           "wilson with n / design effect (two-way cluster-robust variance)"),
+                     "p_value": ("exact two-sided sign test (ties left out); assumes independent votes"
+                                 if bootstrap == "vote" else "two-sided score test with n / design effect")},
+        "elo_anchor": ELO_ANCHOR,
         "attention_checks": attention_checks(ev, item),
         "by_criterion": {},
         "notes": [],
@@ -113,6 +139,8 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
             for a, r in zip(per.index, per.itertuples())
         ]
         summary["by_criterion"][name] = res
+    if question is not None:
+        summary["question"] = answer_question(question, summary["by_criterion"])
     return summary
 
 
@@ -130,7 +158,7 @@ def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
 
 def write_tables(summary: dict, out_dir: Path) -> list[Path]:
     """Write the CSV tables of a summary into ``out_dir``; returns their paths."""
-    win, bt, agree, annot, eq, corr = [], [], [], [], [], []
+    win, bt, agree, annot, eq, corr, diffs, drill = [], [], [], [], [], [], [], []
     for crit, res in summary["by_criterion"].items():
         for r in res["win_rates"]:
             lo, hi = r["ci95"]
@@ -150,10 +178,23 @@ def write_tables(summary: dict, out_dir: Path) -> list[Path]:
         annot += [{"criterion": crit, **r} for r in res["annotator_agreement"]]
         eq += [{"criterion": crit, **r, "ci90_low": r["ci90"][0], "ci90_high": r["ci90"][1]} for r in res["equivalence"]]
         corr += [{"criterion": crit, **r} for r in res["correlation"]]
+        for r in res.get("differences", []):
+            diffs.append({"criterion": crit, **r, "ci95_low": r["ci95"][0], "ci95_high": r["ci95"][1],
+                          "elo_diff_ci95_low": r["elo_diff_ci95"][0], "elo_diff_ci95_high": r["elo_diff_ci95"][1]})
+        drilldown = res.get("prompt_drilldown") or {}
+        for r in drilldown.get("by_system", []):
+            for direction in ("wins_most", "loses_most"):
+                drill += [{"criterion": crit, "system": r["system"], "against": "all", "direction": direction,
+                           **row} for row in r[direction]]
+        for r in drilldown.get("by_pair", []):
+            for direction in ("wins_most", "loses_most"):
+                drill += [{"criterion": crit, "system": r["a"], "against": r["b"], "direction": direction,
+                           **row} for row in r[direction]]
     kinds = [f"ci95_{k}_{e}" for k in KINDS for e in ("low", "high")]
     files = {
         "win_rates.csv": (win, ["criterion", "a", "b", "wins", "losses", "ties", "n", "win_rate", "ci95_low",
-                                "ci95_high", "p_value"] + kinds),
+                                "ci95_high", "p_value", "ci95_method", "se", "design_effect", "n_effective",
+                                "p_value_sign_test"] + kinds),
         "bradley_terry.csv": (bt, ["criterion", "system", "score", "ci95_low", "ci95_high", "elo", "component",
                                    "regularized"] + kinds),
         "agreement.csv": (agree, ["criterion", "krippendorff_alpha", "fleiss_kappa", "percent_agreement", "n_items",
@@ -163,6 +204,11 @@ def write_tables(summary: dict, out_dir: Path) -> list[Path]:
                                    "left_rate", "excluded"]),
         "equivalence.csv": (eq, ["criterion", "a", "b", "margin", "win_rate", "se", "se_method", "non_inferiority_p",
                                  "equivalence_p", "ci90_low", "ci90_high", "non_inferior", "equivalent"]),
+        "differences.csv": (diffs, ["criterion", "a", "b", "score_diff", "ci95_low", "ci95_high", "ci95_method",
+                                    "se", "p_value", "elo_diff", "elo_diff_ci95_low", "elo_diff_ci95_high",
+                                    "model_win_rate", "observed_win_rate"]),
+        "prompt_drilldown.csv": (drill, ["criterion", "system", "against", "direction", "prompt", "wins", "losses",
+                                         "ties", "n", "win_rate"]),
         "correlation.csv": (corr, ["criterion", "metric", "level", "n", "spearman", "kendall", "pearson",
                                    "higher_wins_rate", "p_value", "n_equal", "lower_is_better", "note"]),
     }
@@ -184,7 +230,8 @@ def write_report(votes: pd.DataFrame, out_dir: str | Path, *, plots: bool = True
     out_dir : str or Path
         Created if missing. Receives ``summary.json``, ``win_rates.csv``,
         ``bradley_terry.csv``, ``agreement.csv``, ``annotators.csv``,
-        ``equivalence.csv``, ``correlation.csv`` and, with ``plots``, PNG and
+        ``equivalence.csv``, ``differences.csv``, ``prompt_drilldown.csv``,
+        ``correlation.csv`` and, with ``plots``, PNG and
         SVG figures.
     plots : bool
         Draw the figures (matplotlib, the slowest part).

@@ -31,13 +31,18 @@ def _rated_votes(rng, raters_per_item, n_items=40, n_annotators=12, noise=0.3):
     return pd.DataFrame(rows)
 
 
+def _pair_code(r) -> int:
+    """Written apart from the analysis: 0 the pair's first system (sorted ids) won, 1 the second, 2 tie."""
+    first, second = sorted([r.system_left, r.system_right])
+    return {first: 0, second: 1, "tie": 2}[r.winner]
+
+
 def _reference_matrix(votes):
-    labels = {name: i for i, name in enumerate(SYSTEMS + ["tie"])}
     annots = sorted(votes["annotator"].unique())
     items = sorted(votes["prompt"].unique())
     data = np.full((len(annots), len(items)), np.nan)
     for r in votes.itertuples():
-        data[annots.index(r.annotator), items.index(r.prompt)] = labels[r.winner]
+        data[annots.index(r.annotator), items.index(r.prompt)] = _pair_code(r)
     return data
 
 
@@ -56,7 +61,7 @@ def test_krippendorff_alpha_matches_the_reference_package_to_1e_9(rng):
 def test_fleiss_kappa_matches_statsmodels_with_equal_ratings(rng):
     votes = _rated_votes(rng, lambda it: 4)
     data = _reference_matrix(votes)
-    table = np.stack([(data == c).sum(0) for c in range(4)], axis=1)
+    table = np.stack([(data == c).sum(0) for c in range(3)], axis=1)
     ours = _agreement(votes)
     assert ours["fleiss_kappa"] == pytest.approx(fleiss_kappa(table, method="fleiss"), abs=1e-12)
 
@@ -64,7 +69,7 @@ def test_fleiss_kappa_matches_statsmodels_with_equal_ratings(rng):
 def test_fleiss_kappa_works_with_uneven_ratings(rng):
     votes = _rated_votes(rng, lambda it: 2 + it % 4)
     data = _reference_matrix(votes)
-    table = np.stack([(data == c).sum(0) for c in range(4)], axis=1).astype(float)
+    table = np.stack([(data == c).sum(0) for c in range(3)], axis=1).astype(float)
     # independent loop implementation of the generalised formula
     p_i = [sum(n * (n - 1) for n in row) / (row.sum() * (row.sum() - 1)) for row in table]
     p_j = table.sum(0) / table.sum()
@@ -90,12 +95,12 @@ def test_agreement_uses_the_winner_never_the_screen_side():
 
 
 def test_no_multi_vote_items_is_said_not_nan():
-    out = agreement_stats(np.array([0, 1, 2]), np.array([0, 1, 2]), np.array([0, 1, 3]))
+    out = agreement_stats(np.array([0, 1, 2]), np.array([0, 1, 2]))
     assert out["krippendorff_alpha"] is None and "no item has two or more votes" in out["note"]
 
 
 def test_unanimous_labels_leave_alpha_undefined_with_a_reason():
-    out = agreement_stats(np.array([0, 0, 1, 1]), np.zeros(4, int), np.zeros(4, int))
+    out = agreement_stats(np.array([0, 0, 1, 1]), np.zeros(4, int))
     assert out["percent_agreement"] == 1.0 and out["krippendorff_alpha"] is None
     assert "undefined" in out["note"]
 
@@ -120,3 +125,57 @@ def test_position_bias_and_annotators_with_one_vote(rng):
     assert 0 <= pb["p_value"] <= 1
     counts = votes["annotator"].value_counts()
     assert res["agreement"]["n_annotators_with_one_vote"] == int((counts == 1).sum())
+
+
+def _random_votes(n_systems, n_items=3000, raters=3, seed=0):
+    """Votes at random (first, second or tie equally likely) on items over all pairs of equal systems."""
+    rng = np.random.default_rng(seed)
+    names = [f"s{i:02d}" for i in range(n_systems)]
+    rows = []
+    for it in range(n_items):
+        a, b = rng.choice(n_systems, 2, replace=False)
+        for annot in rng.choice(50, raters, replace=False):
+            left, right = names[a], names[b]
+            choice = rng.choice(["left", "right", "tie"])
+            winner = {"left": left, "right": right, "tie": "tie"}[choice]
+            rows.append({"vote_id": f"v{len(rows)}", "study": "s", "criterion": "overall", "annotator": f"a{annot}",
+                         "prompt": f"p{it}", "seed": 0, "system_left": left, "system_right": right,
+                         "choice": choice, "winner": winner, "response_ms": 1, "created_at": "t",
+                         "attention_check": False, "annotator_excluded": False})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("n_systems", [2, 4, 20])
+def test_random_votes_give_agreement_near_zero_whatever_the_number_of_systems(n_systems):
+    ag = _agreement(_random_votes(n_systems, seed=n_systems))
+    # 3,000 items of 3 votes: the standard error of alpha is about 0.012
+    assert abs(ag["krippendorff_alpha"]) < 0.04
+    assert abs(ag["fleiss_kappa"]) < 0.04
+    assert ag["chance_agreement"] == pytest.approx(1 / 3, abs=0.01)
+    assert ag["percent_agreement"] == pytest.approx(ag["chance_agreement"], abs=0.02)
+
+
+def test_coding_by_winner_id_would_inflate_agreement_and_the_reference_package_shows_it():
+    votes = _random_votes(4, n_items=1500, seed=1)
+    by_pair = krippendorff.alpha(reliability_data=_reference_matrix(votes), level_of_measurement="nominal")
+    labels = {name: i for i, name in enumerate(sorted(set(votes["system_left"]) | set(votes["system_right"])))}
+    labels["tie"] = len(labels)
+    annots = sorted(votes["annotator"].unique())
+    items = sorted(votes["prompt"].unique())
+    by_winner = np.full((len(annots), len(items)), np.nan)
+    for r in votes.itertuples():
+        by_winner[annots.index(r.annotator), items.index(r.prompt)] = labels[r.winner]
+    inflated = krippendorff.alpha(reliability_data=by_winner, level_of_measurement="nominal")
+    ours = _agreement(votes)["krippendorff_alpha"]
+    assert ours == pytest.approx(by_pair, abs=1e-9)
+    assert inflated > 0.15 and abs(ours) < 0.05
+
+
+def test_per_annotator_median_and_chance_leave_excluded_annotators_out(rng):
+    votes = _rated_votes(rng, lambda it: 4, n_annotators=6, noise=0.1)
+    votes.loc[votes["annotator"] == "a0", "annotator_excluded"] = True
+    res = build_summary(votes, n_bootstrap=0)["by_criterion"]["overall"]
+    kept = [r["agreement_with_majority"] for r in res["annotator_agreement"] if not r["excluded"]
+            and r["agreement_with_majority"] is not None]
+    assert res["agreement"]["annotator_agreement_median"] == pytest.approx(float(np.median(kept)))
+    assert 0 < res["agreement"]["chance_agreement_with_majority"] < 1
