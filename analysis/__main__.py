@@ -17,11 +17,14 @@ def _report(args) -> int:
     bar.set_postfix_str("reading votes")
     votes = read_votes(args.votes)
     bar.update(1)
-    metrics = image_metrics = comparisons = None
+    metrics = image_metrics = comparisons = systems = question = None
+    if args.question:
+        question = json.loads(Path(args.question).read_text(encoding="utf-8"))
     if args.bundle:
         bar.set_postfix_str("reading bundle")
         metrics, image_metrics = read_bundle_metrics(args.bundle)
         comparisons = _bundle_comparisons(args.bundle)
+        systems = sorted(metrics)
     bar.update(1)
     from .report import build_summary, write_report
 
@@ -29,7 +32,7 @@ def _report(args) -> int:
     bar.total = 3 + n_crit + (1 if not args.no_plots else 0)
     summary = build_summary(votes, metrics=metrics, image_metrics=image_metrics, n_bootstrap=args.n_bootstrap,
                             seed=args.seed, bootstrap=args.bootstrap, include_excluded=args.include_excluded,
-                            margin=args.margin, comparisons=comparisons,
+                            margin=args.margin, comparisons=comparisons, systems=systems, question=question,
                             progress=lambda name: (bar.set_postfix_str(f"criterion {name}"), bar.update(1)))
     bar.set_postfix_str("writing" + ("" if args.no_plots else " plots"))
     out = write_report(votes, args.out, plots=not args.no_plots, summary=summary, metrics=metrics)
@@ -46,6 +49,8 @@ def _report(args) -> int:
                   f"{a['n_items']} items")
         for note in res["notes"]:
             print(f"  note: {note}")
+    if "question" in summary:
+        print(f"question: {summary['question']['question']}\nanswer: {summary['question']['line']}")
     print(f"wrote {out / 'summary.json'}")
     return 0
 
@@ -61,6 +66,11 @@ def _bundle_comparisons(path) -> list | None:
 
 
 def _power(args) -> int:
+    if args.summary:
+        from .power import design_effect_from_summary
+
+        summary = json.loads(Path(args.summary).read_text(encoding="utf-8"))
+        args.design_effect = design_effect_from_summary(summary, args.criterion)
     n = votes_needed(args.win_rate, tie_rate=args.tie_rate, alpha=args.alpha, power=args.power, test=args.test,
                      margin=args.margin, design_effect=args.design_effect)
     print(json.dumps({"votes_needed": n, "win_rate": args.win_rate, "tie_rate": args.tie_rate, "alpha": args.alpha,
@@ -94,11 +104,13 @@ def main(argv=None) -> int:
     pw.add_argument("--power", type=float, default=0.8)
     pw.add_argument("--test", choices=TESTS, default="superiority")
     pw.add_argument("--margin", type=float, default=0.0)
-    pw.add_argument("--design-effect", type=float, default=1.0)
+    pw.add_argument("--design-effect", type=float, default=1.0, help="variance inflation of clustered votes (>= 1)")
+    pw.add_argument("--summary", help="take the design effect estimated in this summary.json instead")
+    pw.add_argument("--criterion", help="with --summary: which criterion (default: the first)")
     args = parser.parse_args(argv)
     try:
         return _report(args) if args.command == "report" else _power(args)
-    except (VotesError, ValueError, FileNotFoundError) as exc:
+    except (VotesError, ValueError, FileNotFoundError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

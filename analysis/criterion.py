@@ -290,6 +290,7 @@ def _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes):
         with np.errstate(invalid="ignore", divide="ignore"):
             deff_pair = cv.design_effect
             n_eff = np.where((p > 0) & (p < 1) & (cv.two_way > 0), p * (1 - p) / var, n / np.fmax(deff_pair, 1.0))
+            n_eff = np.where(np.isnan(cv.two_way), np.nan, n_eff)  # one annotator: no clustered interval
         lo, hi = wilson_interval(p, n_eff)
         with np.errstate(invalid="ignore", divide="ignore"):
             p_value = 2.0 * ndtr(-np.abs(p - 0.5) / np.sqrt(0.25 / n_eff))
@@ -353,7 +354,7 @@ def _differences(rank, systems, kind, n_bootstrap, win_rows) -> list[dict]:
         d = samples[:, ii] - samples[:, jj]
         lo, hi = percentile_interval(d)
         mlo, mhi = percentile_interval(expit(d))
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             sd = np.nanstd(d, axis=0, ddof=1)
             pval = 2.0 * ndtr(-np.abs(diff) / sd)
     else:

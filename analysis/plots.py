@@ -1,4 +1,11 @@
-"""Figures of a summary, as PNG and SVG (matplotlib, no display needed)."""
+"""Figures of a summary, as PNG and SVG (matplotlib, no display needed).
+
+Rules: a disconnected comparison graph is drawn as separate, labelled groups
+(their scores cannot be compared); regularized scores (no maximum-likelihood
+estimate, e.g. a system that wins everything) are drawn hollow and marked;
+the Elo anchor is written on the ranking plot; agreement plots carry their
+chance line and leave excluded annotators out.
+"""
 from __future__ import annotations
 
 import re
@@ -41,19 +48,7 @@ def write_plots(summary: dict, out: Path, metrics: dict | None = None) -> list[P
         c = _slug(crit)
         bt = res["bradley_terry"]
         if bt:
-            fig, ax = plt.subplots(figsize=(6, 0.4 * len(bt) + 1.2))
-            ys = np.arange(len(bt))[::-1]
-            scores = [r["score"] for r in bt]
-            ax.scatter(scores, ys, color="C0", zorder=3)
-            for y, r in zip(ys, bt):
-                if r["ci95"] and r["ci95"][0] is not None:
-                    ax.plot(r["ci95"], [y, y], color="C0")
-            ax.set_yticks(ys, [r["system"] for r in bt])
-            ax.axvline(0, color="grey", lw=0.5)
-            ax.set_xlabel(f"Bradley-Terry score (log scale; 95% CI: {summary['settings']['bootstrap']} bootstrap)")
-            ax.set_title(f"{crit}: ranking")
-            paths += _save(fig, out, f"bt_{c}")
-            plt.close(fig)
+            paths += _ranking_plot(plt, bt, res, summary, crit, out, f"bt_{c}")
         matrix = res["win_rate_matrix"]
         systems = matrix["systems"]
         if len(systems) > 1:
@@ -89,13 +84,61 @@ def write_plots(summary: dict, out: Path, metrics: dict | None = None) -> list[P
             paths += _save(fig, out, f"score_vs_{_slug(name)}_{c}")
             plt.close(fig)
         rates = [r["agreement_with_majority"] for r in res["annotator_agreement"]
-                 if r["agreement_with_majority"] is not None]
+                 if r["agreement_with_majority"] is not None and not r["excluded"]]
         if rates:
             fig, ax = plt.subplots(figsize=(5, 3.5))
             ax.hist(rates, bins=np.linspace(0, 1, 21), color="C2")
+            chance = res["agreement"].get("chance_agreement_with_majority")
+            if chance is not None:
+                ax.axvline(chance, color="k", ls="--", lw=1)
+                ax.annotate(f"chance {chance:.2f}", (chance, ax.get_ylim()[1] * 0.95), fontsize=7,
+                            xytext=(3, 0), textcoords="offset points", va="top")
             ax.set_xlabel("agreement with the majority of other votes")
-            ax.set_ylabel("annotators")
+            ax.set_ylabel("annotators (excluded ones left out)")
             ax.set_title(f"{crit}: agreement per annotator (n={len(rates)})")
             paths += _save(fig, out, f"agreement_annotators_{c}")
             plt.close(fig)
+    return paths
+
+
+def _ranking_plot(plt, bt, res, summary, crit, out, stem) -> list[Path]:
+    """Scores with intervals, one labelled block per connected group, regularized scores hollow."""
+    groups = sorted({r["component"] for r in bt})
+    rows = []  # (y, row), a gap between groups
+    y = 0.0
+    label_at = {}
+    for g in groups:
+        label_at[g] = y - 0.35
+        for r in (r for r in bt if r["component"] == g):
+            y -= 1.0
+            rows.append((y, r))
+        y -= 0.8
+    fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(bt) + 0.5 * len(groups) + 1.4))
+    for y_row, r in rows:
+        reg = r.get("regularized")
+        colour = "C3" if reg else "C0"
+        ax.scatter([r["score"]], [y_row], zorder=3, edgecolors=colour, facecolors="none" if reg else colour)
+        if r["ci95"] and r["ci95"][0] is not None:
+            ax.plot(r["ci95"], [y_row, y_row], color=colour, ls=":" if reg else "-")
+    ax.set_yticks([y_row for y_row, _ in rows],
+                  [r["system"] + (" (regularized)" if r.get("regularized") else "") for _, r in rows])
+    if len(groups) > 1:
+        for g in groups:
+            ax.text(0.01, label_at[g], f"group {g + 1}: scores comparable only within the group", fontsize=7,
+                    transform=ax.get_yaxis_transform(), va="center", color="dimgrey")
+        for g in groups[1:]:
+            ax.axhline(label_at[g] + 0.5, color="grey", lw=0.8, ls="--")
+    ax.set_ylim(min(y_row for y_row, _ in rows) - 0.7, 0.2 if len(groups) > 1 else -0.3)
+    ax.axvline(0, color="grey", lw=0.5)
+    method = res.get("interval_method") or summary["settings"]["bootstrap"]
+    ax.set_xlabel(f"Bradley-Terry score (log scale); 95% CI: {method.split(',')[0]}")
+    secondary = ax.secondary_xaxis("top", functions=(lambda s: 1000 + 400 * s / np.log(10),
+                                                     lambda e: (e - 1000) * np.log(10) / 400))
+    secondary.set_xlabel("Elo = 1000 + 400 score / ln 10 (1000 = the group's average system)", fontsize=8)
+    title = f"{crit}: ranking"
+    if any(r.get("regularized") for r in bt):
+        title += "\nhollow, dotted: regularized (no maximum-likelihood estimate; interval too narrow)"
+    ax.set_title(title, fontsize=9)
+    paths = _save(fig, out, stem)
+    plt.close(fig)
     return paths

@@ -4,6 +4,9 @@ Normal approximations for the per-vote score (1 win, 1/2 tie, 0 loss) whose
 mean is the win rate ``p``; with a tie share ``t`` its variance is
 ``p (1 - p) - t / 4``. ``design_effect`` inflates the count for votes that
 are clustered (many votes per annotator or prompt); 1 means independent votes.
+A study's report estimates it from its votes (``design_effect`` of each
+criterion in ``summary.json``); :func:`design_effect_from_summary` reads it,
+so a follow-up study with the same crowd is planned with the measured value.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import math
 
 from .numeric import ndtr, ndtri
 
-__all__ = ["TESTS", "power_of", "votes_needed"]
+__all__ = ["TESTS", "design_effect_from_summary", "power_of", "votes_needed"]
 
 TESTS = ("superiority", "non-inferiority", "equivalence")
 
@@ -127,3 +130,30 @@ def power_of(n_votes: int, win_rate: float, *, tie_rate: float = 0.0, alpha: flo
     lo = _sf((0.5 - margin + z * se1 - win_rate) / se1)
     hi = ndtr((0.5 + margin - z * se1 - win_rate) / se1)
     return float(max(0.0, lo + hi - 1.0))
+
+
+def design_effect_from_summary(summary: dict, criterion: str | None = None) -> float:
+    """The estimated design effect of a report (``summary.json``): the clustered one used for win rates.
+
+    Parameters
+    ----------
+    summary : dict
+        A summary from :func:`analysis.report.build_summary`.
+    criterion : str, optional
+        Which criterion (default: the first).
+
+    Returns
+    -------
+    float
+        >= 1; 1.0 when the report could not estimate it (too few annotators).
+    """
+    by = summary.get("by_criterion") or {}
+    if not by:
+        raise ValueError("the summary has no criteria: no design effect to read")
+    if criterion is None:
+        criterion = next(iter(by))
+    if criterion not in by:
+        raise ValueError(f"the summary has no criterion {criterion!r} (it has {', '.join(by)})")
+    deff = (by[criterion].get("design_effect") or {})
+    value = deff.get("annotator_x_prompt") or deff.get("annotator")
+    return float(max(1.0, value)) if value else 1.0
