@@ -122,3 +122,81 @@ def test_the_same_votes_in_another_row_order_give_the_same_seeded_cluster_bootst
         first = build_summary(read_votes(tmp_path / "a.csv"), bootstrap=kind, **kw)
         second = build_summary(read_votes(tmp_path / "b.csv"), bootstrap=kind, **kw)
         assert first["by_criterion"]["overall"]["bradley_terry"] == second["by_criterion"]["overall"]["bradley_terry"]
+
+
+def test_duplicated_vote_ids_are_refused_and_named(tmp_path):
+    df = pd.concat([_small(), _small().iloc[:2]], ignore_index=True)
+    with pytest.raises(VotesError, match=r"duplicated vote_id 'v0', 'v1'.*must be unique"):
+        validate_votes(df)
+    df.to_csv(tmp_path / "v.csv", index=False)
+    with pytest.raises(VotesError, match="duplicated vote_id 'v0', 'v1'"):
+        read_votes(tmp_path / "v.csv")
+
+
+def test_vote_ids_that_differ_only_by_spaces_are_duplicates():
+    df = _small()
+    df.loc[1, "vote_id"] = " v0 "
+    with pytest.raises(VotesError, match="duplicated vote_id 'v0'"):
+        validate_votes(df)
+
+
+def test_a_csv_with_a_utf8_byte_order_mark_reads_like_one_without(tmp_path):
+    df = _small()
+    df.to_csv(tmp_path / "plain.csv", index=False)
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "plain.csv").read_bytes())
+    plain, bom = read_votes(tmp_path / "plain.csv"), read_votes(tmp_path / "bom.csv")
+    assert list(bom.columns) == list(plain.columns)
+    assert list(bom["vote_id"]) == list(plain["vote_id"])
+
+
+def test_stray_spaces_around_ids_are_stripped_so_one_system_stays_one(tmp_path):
+    df = _small()
+    df["system_left"] = df["system_left"].map(lambda s: s + " " if s == "x" else s)
+    df["winner"] = df["winner"].map(lambda s: " x" if s == "x" else s)
+    df.to_csv(tmp_path / "v.csv", index=False)
+    for frame in (validate_votes(df), read_votes(tmp_path / "v.csv")):
+        assert sorted(set(frame["system_left"]) | set(frame["system_right"])) == ["x", "y"]
+    from analysis.report import build_summary
+    assert build_summary(df, n_bootstrap=0)["systems"] == ["x", "y"]
+
+
+@pytest.mark.parametrize("column,value", [("system_left", "NaN"), ("prompt", "null"), ("annotator", "None"),
+                                          ("criterion", "nan")])
+def test_a_literal_missing_value_is_not_an_id(column, value):
+    df = _small()
+    df[column] = df[column].astype(object)
+    df.loc[2, column] = value
+    if column == "system_left":
+        df.loc[2, "winner"] = {"left": value, "right": df.loc[2, "system_right"], "tie": "tie"}[df.loc[2, "choice"]]
+    with pytest.raises(VotesError, match=f"column {column} has an empty or missing value.*row\\(s\\) 4"):
+        validate_votes(df)
+
+
+def test_a_missing_value_in_jsonl_is_refused(tmp_path):
+    df = _small()
+    df.to_json(tmp_path / "v.jsonl", orient="records", lines=True)
+    lines = (tmp_path / "v.jsonl").read_text().splitlines()
+    lines[1] = lines[1].replace('"prompt":"p1"', '"prompt":null')
+    (tmp_path / "v.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(VotesError, match="column prompt has empty values at row\\(s\\) 3"):
+        read_votes(tmp_path / "v.jsonl")
+
+
+@pytest.mark.parametrize("bad", ["a b", "x" * 65, "sys/1", "é"])
+def test_system_ids_follow_the_contract_id_rule(bad):
+    df = _small()
+    for col in ("system_left", "winner"):
+        df[col] = df[col].replace("x", bad)
+    df["system_right"] = df["system_right"].replace("x", bad)
+    with pytest.raises(VotesError, match="ids are 1-64 characters of A-Z a-z 0-9"):
+        validate_votes(df)
+
+
+def test_a_bundle_system_without_votes_is_listed_among_pairs_without_votes():
+    from analysis.report import build_summary
+    res = build_summary(_small(), n_bootstrap=0, systems=["x", "y", "z"])["by_criterion"]["overall"]
+    assert res["pairs_without_votes"] == [["x", "z"], ["y", "z"]]
+    assert any("never compared" in note and "z" in note for note in res["notes"])
+    res = build_summary(_small(), n_bootstrap=0, systems=["x", "y", "z"],
+                        comparisons=[("z", "x"), ("x", "y")])["by_criterion"]["overall"]
+    assert res["pairs_without_votes"] == [["z", "x"]]
