@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import StudyReport
+from .models import StudyQuestion, StudyReport
 
 
 @admin.register(StudyReport)
@@ -8,4 +8,11 @@ class StudyReportAdmin(admin.ModelAdmin):
     list_display = ("study", "status", "n_votes", "refreshed_at", "requested_at")
     list_filter = ("status",)
     readonly_fields = ("study", "status", "message", "refreshed_at", "n_votes", "files", "headline")
+    search_fields = ("study__slug",)
+
+
+@admin.register(StudyQuestion)
+class StudyQuestionAdmin(admin.ModelAdmin):
+    list_display = ("study", "kind", "system_a", "system_b", "margin", "alpha", "updated_at")
+    readonly_fields = ("looks", "answer", "edited_after_looks")
     search_fields = ("study__slug",)

@@ -53,7 +53,11 @@ def report_refresh(request, slug: str):
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def power(request):
-    """``GET /api/power?win_rate=0.55&tie_rate=0.1&test=non-inferiority&margin=0.05`` -> votes needed per pair."""
+    """``GET /api/power?win_rate=0.55&tie_rate=0.1&test=non-inferiority&margin=0.05`` -> votes needed per pair.
+
+    ``study=<slug>`` (instead of ``design_effect``) plans with the design effect estimated from that
+    study's votes (its latest report; the researcher must have access to the study).
+    """
     from analysis.power import TESTS, votes_needed
 
     params = {}
@@ -68,6 +72,11 @@ def power(request):
     if "win_rate" not in params:
         return Response({"error": "win_rate is required (the win rate to detect, e.g. 0.55)"},
                         status=http.HTTP_400_BAD_REQUEST)
+    source = "given" if "design_effect" in params else "default (independent votes)"
+    slug = request.query_params.get("study")
+    if slug and "design_effect" not in params:
+        study = get_study_for_user(request.user, slug)
+        params["design_effect"], source = _estimated_design_effect(study)
     test = request.query_params.get("test", "superiority")
     if test not in TESTS:
         return Response({"error": f"test must be one of {', '.join(TESTS)}, got {test!r}"},
@@ -76,4 +85,13 @@ def power(request):
         n = votes_needed(test=test, **params)
     except ValueError as exc:
         return Response({"error": str(exc)}, status=http.HTTP_400_BAD_REQUEST)
-    return Response({"votes_needed_per_pair": n, "test": test, **params})
+    return Response({"votes_needed_per_pair": n, "test": test, **params, "design_effect_source": source})
+
+
+def _estimated_design_effect(study) -> tuple[float, str]:
+    """The largest per-criterion design effect of the study's latest report, or 1 when there is none yet."""
+    report = ensure_report(study)
+    values = [res.get("design_effect") for res in (report.headline or {}).values() if res.get("design_effect")]
+    if not values:
+        return 1.0, f"study {study.slug}: no estimate yet (refresh its results); independent votes assumed"
+    return float(max(1.0, max(values))), f"estimated from the votes of study {study.slug}"

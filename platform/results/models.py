@@ -35,3 +35,35 @@ class StudyReport(models.Model):
 
     def __str__(self) -> str:
         return f"report of {self.study_id} ({self.status})"
+
+
+class StudyQuestion(models.Model):
+    """The one question a researcher asks of a study, and the looks taken at it so far.
+
+    The answer is computed by ``analysis.question`` at each report build (each build is a look);
+    ``looks`` keeps the z statistic and boundary of every look so the sequential test's earlier
+    boundaries never change, and ``answer`` the latest answer shown on the study page.
+    """
+
+    class Kind(models.TextChoices):
+        NON_INFERIORITY = "non-inferiority", "Non-inferiority: A is not worse than B by more than the margin"
+        SUPERIORITY = "superiority", "Superiority: A is better than B"
+        EQUIVALENCE = "equivalence", "Equivalence: A and B are within the margin of each other"
+
+    study = models.OneToOneField("studies.Study", on_delete=models.CASCADE, related_name="question")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    system_a = models.CharField(max_length=64, help_text="system id of A (the new system)")
+    system_b = models.CharField(max_length=64, help_text="system id of B (the reference)")
+    criterion = models.CharField(max_length=64, blank=True, help_text="criterion key; empty means the first")
+    margin = models.FloatField(default=0.05, help_text="in win rate, e.g. 0.05 = 5 points")
+    alpha = models.FloatField(default=0.05, help_text="one-sided error of answering yes wrongly")
+    planned_votes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="votes planned on the pair; empty means what the study design gives")
+    looks = models.JSONField(default=list, blank=True, editable=False)
+    answer = models.JSONField(default=dict, blank=True, editable=False)
+    edited_after_looks = models.PositiveIntegerField(
+        default=0, editable=False, help_text="looks taken before the question was last changed")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.system_a} vs {self.system_b} ({self.study_id})"

@@ -1,9 +1,11 @@
 """Build a study's analysis report (the work behind ``results.tasks.refresh_report``).
 
 The report is ``analysis.report.write_report`` on the study's votes
-(``studies.export.votes_dataframe``), with system and image metrics and the
-comparisons of its bundle. Files are written to a fresh folder and swapped in
-by renames, so a download never sees half a report.
+(``studies.export.votes_dataframe``), with system and image metrics, the
+systems and comparisons of its bundle, and the study's question (each build
+is one look of its sequential test; ``results.questions`` keeps the looks).
+Files are written to a fresh folder and swapped in by renames, so a download
+never sees half a report.
 
 One build per report at a time, by a lease on the report row: ``building_by`` (the
 holder: the Celery task id) and ``building_since`` (last renewal). A build claims it
@@ -177,6 +179,8 @@ def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> St
     from analysis.io import VotesError
     from analysis.report import write_report
 
+    from .questions import analysis_question, record_answer
+
     try:
         votes = votes_dataframe(study)
         if len(votes) == 0:
@@ -190,9 +194,10 @@ def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> St
             n_bootstrap = int(getattr(settings, "QSCHED_REPORT_BOOTSTRAP", 1000))
         if plots is None:
             plots = bool(getattr(settings, "QSCHED_REPORT_PLOTS", True))
+        question = analysis_question(study)
         try:
             write_report(votes, tmp, plots=plots, metrics=metrics, image_metrics=images, comparisons=comparisons,
-                         n_bootstrap=n_bootstrap)
+                         n_bootstrap=n_bootstrap, systems=sorted(metrics), question=question)
             _swap_in(tmp, final)
         except (VotesError, ValueError) as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -204,7 +209,8 @@ def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> St
         report.status, report.message, report.n_votes = StudyReport.Status.OK, "", len(votes)
         report.refreshed_at = timezone.now()
         report.files = sorted(p.name for p in final.iterdir() if REPORT_FILE_RE.match(p.name))
-        report.headline = _headline(final / "summary.json")
+        report.headline, answer = _headline(final / "summary.json")
+        record_answer(study, question, answer)
         return report
     finally:
         # Recorded only while the lease is still ours (a build that lost it leaves the row to the new holder).
@@ -214,7 +220,8 @@ def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> St
             files=report.files, headline=report.headline, building_since=None, building_by="")
 
 
-def _headline(summary_path: Path) -> dict:
+def _headline(summary_path: Path) -> tuple[dict, dict | None]:
+    """What the study page shows per criterion, and the answer to the study's question (if asked)."""
     import json
 
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -222,6 +229,9 @@ def _headline(summary_path: Path) -> dict:
     for crit, res in summary["by_criterion"].items():
         out[crit] = {"bradley_terry": res["bradley_terry"], "interval_method": res["interval_method"],
                      "n_votes": res["n_votes"], "agreement": {k: res["agreement"].get(k) for k in
-                                                              ("krippendorff_alpha", "fleiss_kappa", "n_items")},
+                                                              ("krippendorff_alpha", "fleiss_kappa", "n_items",
+                                                               "chance_agreement")},
+                     "design_effect": (res.get("design_effect") or {}).get("annotator_x_prompt"),
+                     "differences": res.get("differences", [])[:10],
                      "notes": res["notes"]}
-    return out
+    return out, summary.get("question")

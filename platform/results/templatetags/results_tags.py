@@ -14,6 +14,16 @@ def study_report(study):
     return StudyReport.objects.filter(study=study).first() or StudyReport(study=study)
 
 
+@register.simple_tag
+def study_question(study):
+    """The study's question (a StudyQuestion) or None."""
+    from results.models import StudyQuestion
+
+    if study is None or getattr(study, "pk", None) is None:
+        return None
+    return StudyQuestion.objects.filter(study=study).first()
+
+
 @register.filter
 def signed(value, digits=3):
     """``+0.123`` / ``-0.456``; an em dash for None."""
