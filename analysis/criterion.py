@@ -41,7 +41,7 @@ from .encode import (
 from .equivalence import analytic_se, equivalence_test
 from .numeric import expit, ndtr, spearman
 from .ranking import rank_systems
-from .winrates import Z95, wilson_interval, win_rate, win_rate_table
+from .winrates import score_interval, score_test_p, win_rate, win_rate_table
 
 __all__ = ["analyse_criterion", "interval_method"]
 
@@ -287,16 +287,13 @@ def _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes):
     else:
         var = np.maximum(cv.two_way, 1.0 / (4.0 * np.maximum(n, 1) ** 2))  # unanimous pairs: one vote's worth
         se = np.sqrt(var)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            deff_pair = cv.design_effect
-            n_eff = np.where((p > 0) & (p < 1) & (cv.two_way > 0), p * (1 - p) / var, n / np.fmax(deff_pair, 1.0))
-            n_eff = np.where(np.isnan(cv.two_way), np.nan, n_eff)  # one annotator: no clustered interval
-        lo, hi = wilson_interval(p, n_eff)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p_value = 2.0 * ndtr(-np.abs(p - 0.5) / np.sqrt(0.25 / n_eff))
-        ci_method = ("wilson with effective sample size n / design effect, two-way cluster-robust "
-                     "(annotator x prompt) variance")
-        p_method = "two-sided score test of 0.5 with the same effective sample size (agrees with ci95)"
+        n_eff = n / np.maximum(cv.design_effect, 1.0)  # NaN (one annotator: no clustered interval) stays NaN
+        tie_share = table["ties"] / np.maximum(n, 1)
+        lo, hi = score_interval(p, n_eff, tie_share)
+        p_value = score_test_p(p, n_eff, tie_share)
+        ci_method = ("score interval (Wilson-type, ties' share held fixed) on the effective sample size "
+                     "n / design effect, two-way cluster-robust (annotator x prompt) variance")
+        p_method = "two-sided score test of 0.5 on the same effective sample size (agrees with ci95)"
         se_method = "two-way cluster-robust (annotator x prompt)"
         single = np.isnan(cv.two_way)
         if single.any():

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numeric import ndtri, sign_test_two_sided
+from .numeric import ndtr, ndtri, sign_test_two_sided
 
-__all__ = ["sign_test_p", "wilson_interval", "win_rate", "win_rate_table"]
+__all__ = ["score_interval", "score_test_p", "sign_test_p", "wilson_interval", "win_rate", "win_rate_table"]
 
 Z95 = float(ndtri(0.975))
 
@@ -32,6 +32,33 @@ def wilson_interval(p, n, z: float = Z95):
     lo, hi = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
     bad = ~(n > 0)
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def score_interval(p, n_eff, tie_share, z: float = Z95):
+    """Score (Wilson-type) interval for a win rate with ties, on an effective sample size.
+
+    Inverts the z-test whose variance is the per-vote score variance at the
+    tested value ``q`` with the observed tie share ``t`` held fixed,
+    ``q (1 - q) - t / 4``, divided by ``n_eff`` (``n`` over the design effect
+    for clustered votes): the roots of ``(p - q)^2 = z^2 (q (1 - q) - t / 4) / n_eff``.
+    With ``t = 0`` and ``n_eff = n`` this is the Wilson interval.
+    """
+    p, n_eff, t = (np.asarray(x, dtype=float) for x in (p, n_eff, tie_share))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        k = z * z / n_eff
+        b = 2 * p + k
+        disc = np.sqrt(np.maximum(b * b - 4 * (1 + k) * (p * p + k * t / 4), 0.0))
+        lo, hi = (b - disc) / (2 * (1 + k)), (b + disc) / (2 * (1 + k))
+    bad = ~(n_eff > 0) | np.isnan(p)
+    return np.where(bad, np.nan, np.clip(lo, 0, 1)), np.where(bad, np.nan, np.clip(hi, 0, 1))
+
+
+def score_test_p(p, n_eff, tie_share):
+    """Two-sided p-value of ``win_rate = 0.5`` for the test :func:`score_interval` inverts."""
+    p, n_eff, t = (np.asarray(x, dtype=float) for x in (p, n_eff, tie_share))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd0 = np.sqrt(np.maximum(0.25 - t / 4, 1e-12) / n_eff)
+        return np.where(np.abs(p - 0.5) == 0, 1.0, 2.0 * ndtr(-np.abs(p - 0.5) / sd0))
 
 
 def sign_test_p(wins, losses):

@@ -10,8 +10,9 @@
    ``annotator_api_transcript.json`` (used by docs/formats.md, section 4).
 3. Marks the fourth annotator as failing quality control, then exports the votes with
    ``studies.export.write_votes`` as ``votes.csv`` and ``votes.jsonl``.
-4. Runs ``python -m analysis report votes.csv --bundle bundle --out <tmp> --no-plots`` and keeps
-   its ``summary.json``.
+4. Runs ``python -m analysis report votes.csv --bundle bundle --question <question.json> --out <tmp>
+   --no-plots`` and keeps its ``summary.json`` (``--summary-only`` reruns just this step on the
+   votes already there).
 
 Vote ids, pseudonyms, tokens and timestamps are random or wall-clock, so a rerun changes
 them; choices and counts are fixed by :data:`CHOICES`.
@@ -170,16 +171,28 @@ def collect_votes(bundle: Path, out: Path) -> None:
     print(f"exported {n} votes")
 
 
+#: The study's question in the example: is W4A8 + Q-Sched not worse than plain W4A8 by more than 5 points?
+QUESTION = {"kind": "non-inferiority", "a": "w4a8-qsched", "b": "w4a8", "margin": 0.05, "alpha": 0.05,
+            "criterion": "overall", "planned_votes": 12}
+
+
 def run_analysis(out: Path, tmp: Path) -> None:
     report = tmp / "report"
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "question.json").write_text(json.dumps(QUESTION), encoding="utf-8")
     subprocess.run([sys.executable, "-m", "analysis", "report", str(out / "votes.csv"), "--out", str(report),
-                    "--bundle", str(out / "bundle"),
+                    "--bundle", str(out / "bundle"), "--question", str(tmp / "question.json"),
                     "--no-plots", "--quiet"], cwd=REPO, check=True)
     summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
 
 
 def main() -> int:
+    if "--summary-only" in sys.argv[1:]:
+        with tempfile.TemporaryDirectory(prefix="qsched-docs-") as tmp:
+            run_analysis(HERE, Path(tmp))
+        print(f"wrote summary.json in {HERE}")
+        return 0
     bundle = write_bundle(HERE / "bundle")
     with tempfile.TemporaryDirectory(prefix="qsched-docs-") as tmp:
         _setup_django(Path(tmp))

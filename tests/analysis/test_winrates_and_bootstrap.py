@@ -96,3 +96,17 @@ def test_vote_bootstrap_intervals_cover_the_truth_most_of_the_time():
             hits += r["ci95"][0] <= true <= r["ci95"][1]
             total += 1
     assert hits / total >= 0.8  # nominal 0.95; a sign or index error gives ~0
+
+
+def test_the_score_interval_is_wilson_without_ties_and_agrees_with_its_test():
+    from analysis.winrates import score_interval, score_test_p
+
+    for k, n in [(3, 10), (55, 100), (4123, 8000)]:
+        assert score_interval(k / n, n, 0.0) == pytest.approx(proportion_confint(k, n, method="wilson"), abs=1e-12)
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n_eff, t = rng.uniform(5, 400), rng.uniform(0, 0.5)
+        p = rng.uniform(t / 2, 1 - t / 2)
+        lo, hi = score_interval(p, n_eff, t)
+        assert lo <= p <= hi
+        assert (lo <= 0.5 <= hi) == (score_test_p(p, n_eff, t) >= 0.05 - 1e-12)
