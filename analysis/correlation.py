@@ -100,6 +100,7 @@ def comparison_correlation(votes_frame: pd.DataFrame, image_metrics: dict) -> li
         n = higher_won + lower_won
         rate = higher_won / n if n else None
         row = {"metric": str(name), "level": "comparison", "higher_wins_rate": rate, "ci95": None,
+               "ci95_method": "wilson; assumes independent votes (a descriptive check of the metric)",
                "p_value": float(sign_test_p(higher_won, lower_won)), "n": n, "n_equal": int(equal.sum()),
                "lower_is_better": str(name) in LOWER_IS_BETTER}
         if n:
