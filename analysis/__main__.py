@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return _report(args) if args.command == "report" else _power(args)
-    except (VotesError, ValueError, FileNotFoundError, json.JSONDecodeError) as exc:
+    except (VotesError, ValueError, TypeError, FileNotFoundError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

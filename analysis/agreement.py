@@ -29,7 +29,7 @@ from .winrates import sign_test_p
 
 CODING = "per pair: first system of the pair (sorted ids) won / second won / tie"
 
-__all__ = ["CODING", "agreement_stats", "chance_agreement_with_majority", "annotator_agreement", "attention_checks", "position_bias"]
+__all__ = ["CODING", "agreement_stats", "annotator_agreement", "attention_checks", "chance_agreement_with_majority", "position_bias"]
 
 
 def _item_counts(item: np.ndarray, outcome: np.ndarray):
@@ -66,7 +66,7 @@ def agreement_stats(item: np.ndarray, code: np.ndarray) -> dict:
     mean over items, chance agreement ``P_e = sum_j p_j^2`` with ``p_j`` the
     share of label j among all ratings. With equal counts this is Fleiss (1971).
     """
-    _, local, counts = _item_counts(item, code)
+    _, _, counts = _item_counts(item, code)
     m = counts.sum(1)
     pairable = m >= 2
     out = {"krippendorff_alpha": None, "fleiss_kappa": None, "percent_agreement": None, "chance_agreement": None,

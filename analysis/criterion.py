@@ -18,8 +18,6 @@ import pandas as pd
 
 from . import agreement as agr
 from .bootstrap import KINDS, cluster_bootstrap, percentile_interval, vote_bootstrap
-from .clustered import clustered_win_rate_variance, pooled_design_effect
-from .drilldown import prompt_drilldown
 from .bradley_terry import (
     ELO_SCALE,
     comparison_components,
@@ -29,7 +27,9 @@ from .bradley_terry import (
     to_elo,
     wins_matrix,
 )
+from .clustered import clustered_win_rate_variance, pooled_design_effect
 from .correlation import comparison_correlation, system_correlation
+from .drilldown import prompt_drilldown
 from .encode import (
     TIE,
     EncodedVotes,

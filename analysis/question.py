@@ -76,7 +76,7 @@ def parse_question(data: dict | Question) -> Question:
     if isinstance(data, Question):
         return data
     if not isinstance(data, dict):
-        raise ValueError(f"a question must be a JSON object, got {type(data).__name__}")
+        raise TypeError(f"a question must be a JSON object, got {type(data).__name__}")
     kind = data.get("kind")
     if kind not in QUESTION_KINDS:
         raise ValueError(f"question kind must be one of {', '.join(QUESTION_KINDS)}, got {kind!r}")

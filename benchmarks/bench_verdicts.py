@@ -44,12 +44,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis.bradley_terry import fit_bradley_terry  # noqa: E402
-from analysis.clustered import clustered_win_rate_variance  # noqa: E402
-from analysis.numeric import expit  # noqa: E402
-from analysis.report import build_summary  # noqa: E402
-from analysis.sequential import spending_boundaries  # noqa: E402
-from analysis.synthetic import simulate_votes  # noqa: E402
+from analysis.bradley_terry import fit_bradley_terry
+from analysis.clustered import clustered_win_rate_variance
+from analysis.numeric import expit
+from analysis.report import build_summary
+from analysis.sequential import spending_boundaries
+from analysis.synthetic import simulate_votes
 
 STRENGTHS = [0.10, 0.0, -0.05, -0.15]
 TIE_RATE = 0.1
@@ -216,7 +216,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=float, default=1.0, help="scale the number of replicates (default 1)")
     args = parser.parse_args(argv)
-    n_cov, n_err, n_agr = (max(2, int(round(n * args.reps))) for n in (600, 1500, 20))
+    n_cov, n_err, n_agr = (max(2, round(n * args.reps)) for n in (600, 1500, 20))
     started = time.perf_counter()
     print(f"1. Coverage of the default 95% intervals of a difference (sys00 vs sys01, true gap "
           f"{400 * 0.1 / math.log(10):.0f} Elo), {n_cov} studies each")
@@ -233,7 +233,7 @@ def main(argv=None) -> int:
     print(f"{'systems':>7} {'mean alpha':>11} {'MC s.e.':>8} {'mean kappa':>11} {'min alpha':>10} {'max alpha':>10}")
     for k, reps, alpha, se, kappa, lo, hi in agreement_table(n_agr):
         print(f"{k:>7} {alpha:>+11.4f} {se:>8.4f} {kappa:>+11.4f} {lo:>+10.4f} {hi:>+10.4f}")
-    print(f"\n+- = Monte Carlo standard error. Targets: coverage 92-97%, type I error 3.5-6.5%, |alpha| <= 0.02.")
+    print("\n+- = Monte Carlo standard error. Targets: coverage 92-97%, type I error 3.5-6.5%, |alpha| <= 0.02.")
     print(f"Wall time {time.perf_counter() - started:.0f} s (one process).")
     return 0
 

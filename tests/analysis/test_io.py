@@ -117,7 +117,7 @@ def test_the_same_votes_in_another_row_order_give_the_same_seeded_cluster_bootst
     votes = simulate_votes({"x": 0.3, "y": 0.0, "z": -0.2}, 600, n_annotators=15, n_prompts=20, seed=4)
     votes.to_csv(tmp_path / "a.csv", index=False)
     votes.iloc[::-1].to_csv(tmp_path / "b.csv", index=False)  # categories appear in another order
-    kw = dict(n_bootstrap=50, seed=3)
+    kw = {"n_bootstrap": 50, "seed": 3}
     for kind in ("annotator", "prompt"):
         first = build_summary(read_votes(tmp_path / "a.csv"), bootstrap=kind, **kw)
         second = build_summary(read_votes(tmp_path / "b.csv"), bootstrap=kind, **kw)
