@@ -13,8 +13,12 @@ Rules:
 
 * ``alpha`` is the one-sided error of answering "yes" when the true answer is
   no (default 0.05; each one-sided test of an equivalence question uses it);
-* the z statistic uses the win rate's two-way clustered standard error
-  (:mod:`analysis.clustered`), never one that assumes independent votes;
+* the test statistic uses the win rate's two-way clustered standard error
+  (:mod:`analysis.clustered`), never one that assumes independent votes, and
+  is read on a t distribution with (annotators on the pair - 1) degrees of
+  freedom, converted to the normal scale (``z = Phi^-1(T_{G-1}(t))``): a
+  running study's early looks can rest on a handful of annotators, whose
+  clustered variance is itself uncertain;
 * looking while the study runs does not inflate that error: with a planned
   number of votes the test is group-sequential with Lan-DeMets
   O'Brien-Fleming alpha spending (:mod:`analysis.sequential`); each build
@@ -40,7 +44,7 @@ from .numeric import ndtri
 from .power import votes_needed
 from .sequential import spending_boundaries
 
-__all__ = ["QUESTION_KINDS", "Question", "answer_question", "parse_question"]
+__all__ = ["QUESTION_KINDS", "Question", "answer_question", "parse_question", "t_as_z"]
 
 QUESTION_KINDS = ("non-inferiority", "superiority", "equivalence")
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -168,10 +172,11 @@ def answer_question(question: Question | dict, by_criterion: dict) -> dict:
     deff = float(row["design_effect"])
     out.update(estimate=w, ci95=ci, ci95_method=row["ci95_method"], se=se, design_effect=deff, n_votes=n)
     low_null, high_null = (0.5 - q.margin, 0.5 + q.margin) if q.kind != "superiority" else (0.5, None)
-    z_lower = (w - low_null) / se if se > 0 else math.copysign(math.inf, w - low_null)
+    df = max(int(row.get("n_annotators") or 0) - 1, 1)
+    z_lower = t_as_z((w - low_null) / se if se > 0 else math.copysign(math.inf, w - low_null), df)
     z_upper = None
     if q.kind == "equivalence":
-        z_upper = (high_null - w) / se if se > 0 else math.copysign(math.inf, high_null - w)
+        z_upper = t_as_z((high_null - w) / se if se > 0 else math.copysign(math.inf, high_null - w), df)
     looks = [dict(x) for x in q.looks if x["n_votes"] < n]
     looks.append({"n_votes": n, "z_lower": _finite(z_lower), "z_upper": _finite(z_upper)})
     if q.planned_votes:
@@ -195,7 +200,8 @@ def answer_question(question: Question | dict, by_criterion: dict) -> dict:
     t_now = fractions[-1]
     out["information_fraction"] = t_now
     out["looks"] = looks
-    out["sequential"] = {"method": method, "alpha_one_sided": q.alpha, "z": _finite(z_lower),
+    out["sequential"] = {"method": method + f"; statistic on t with {df} degrees of freedom (annotators - 1), "
+                                   "read as z", "alpha_one_sided": q.alpha, "z": _finite(z_lower),
                          "z_upper": _finite(z_upper), "boundary": looks[-1]["boundary"]}
     plan_reached = t_now is not None and t_now >= 1.0
     if q.kind == "equivalence":
@@ -210,6 +216,16 @@ def answer_question(question: Question | dict, by_criterion: dict) -> dict:
         out.update(_more_votes(q, w, row, n, deff))
     out["line"] = _line(q, out, plan_reached, excluded)
     return out
+
+
+def t_as_z(t: float, df: int) -> float:
+    """The normal quantile with the same tail probability as ``t`` on ``df`` degrees of freedom."""
+    from scipy.special import ndtri as _ndtri
+    from scipy.special import stdtr
+
+    if not math.isfinite(t):
+        return t
+    return float(math.copysign(-_ndtri(stdtr(df, -abs(t))), t))
 
 
 def _finite(x):

@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from analysis.bradley_terry import fit_bradley_terry
 from analysis.clustered import clustered_win_rate_variance
 from analysis.numeric import expit
+from analysis.question import t_as_z
 from analysis.report import build_summary
 from analysis.sequential import spending_boundaries
 from analysis.synthetic import simulate_votes
@@ -144,10 +145,12 @@ def _votes_frame(annot, prompt, score) -> pd.DataFrame:
 
 
 def _z(annot, prompt, score) -> float:
+    """The question's statistic: clustered t at the margin, on t(annotators - 1), read as z."""
     cv = clustered_win_rate_variance(np.zeros(len(score), np.int64), score, annot, prompt, 1)
     n = len(score)
     var = max(float(cv.two_way[0]), 1.0 / (4.0 * n * n))
-    return (float(cv.win_rate[0]) - (0.5 - MARGIN)) / math.sqrt(var)
+    df = max(len(np.unique(annot)) - 1, 1)
+    return t_as_z((float(cv.win_rate[0]) - (0.5 - MARGIN)) / math.sqrt(var), df)
 
 
 def type_one_table(reps: int, checked: int = 10) -> list[tuple]:

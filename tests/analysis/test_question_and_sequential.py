@@ -109,3 +109,20 @@ def test_bad_questions_are_refused_by_field(field, value, msg):
     q = {"kind": "non-inferiority", "a": "new", "b": "old", field: value}
     with pytest.raises(ValueError, match=msg):
         parse_question(q)
+
+
+def test_t_as_z_keeps_the_tail_probability():
+    from scipy.stats import norm, t
+
+    from analysis.question import t_as_z
+
+    for df in (1, 3, 10, 200):
+        for value in (-4.0, -1.0, 0.5, 2.5, 9.0):
+            assert norm.sf(t_as_z(value, df)) == pytest.approx(t.sf(value, df), rel=1e-9)
+    assert abs(t_as_z(6.0, 3)) < 3.0 < 6.0  # few annotators: a big t is weak evidence
+
+
+def test_a_look_resting_on_few_annotators_needs_more_evidence():
+    few = _ask(_votes(260, 200, 0, annotators=4))
+    many = _ask(_votes(260, 200, 0, annotators=60))
+    assert few["sequential"]["z"] < many["sequential"]["z"]
