@@ -29,8 +29,10 @@ Rules:
 * "yes" is final once a boundary is crossed. "no" means the plan was reached
   without crossing, or (advisory, before the plan) the clustered 95%
   interval already excludes a yes; otherwise "not yet", with the votes
-  the power calculator (same test, current estimate, estimated design
-  effect, power 0.8) says are likely still needed.
+  likely still needed: the power calculator's (same test, current estimate,
+  estimated design effect, ``power``), or, when more, the votes at which one
+  more look would cross its sequential boundary with that power if the
+  current estimate held.
 """
 from __future__ import annotations
 
@@ -214,6 +216,11 @@ def answer_question(question: Question | dict, by_criterion: dict) -> dict:
         out["answer"] = "no"
     else:
         out.update(_more_votes(q, w, row, n, deff))
+        if q.planned_votes and out["votes_needed_total"] is not None:
+            drift = z_lower if q.kind != "equivalence" else min(z_lower, z_upper)
+            crossing = _next_look_needed(looks[:-1], n, drift, q)
+            if crossing is not None and crossing > out["votes_needed_total"]:
+                out["votes_needed_total"], out["more_votes_needed"] = crossing, crossing - n
     out["line"] = _line(q, out, plan_reached, excluded)
     return out
 
@@ -247,6 +254,29 @@ def _more_votes(q: Question, w: float, row: dict, n: int, deff: float) -> dict:
     return {"votes_needed_total": int(total), "more_votes_needed": int(max(total - n, 0))}
 
 
+def _next_look_needed(previous: list, n: int, drift: float, q: Question, max_looks: int = 40) -> int | None:
+    """Smallest vote count at which one more look would say yes with probability ``q.power``
+    if the current estimate were the truth (its statistic grows as sqrt(votes)); None if none by
+    the plan, or too many looks to compute quickly."""
+    if not math.isfinite(drift) or drift <= 0 or len(previous) >= max_looks:
+        return None
+    fractions = [x["n_votes"] / q.planned_votes for x in previous]
+    need = ndtri(q.power)
+
+    def passes(m: int) -> bool:
+        c = spending_boundaries(fractions + [m / q.planned_votes], q.alpha)[-1]
+        return np.isfinite(c) and drift * math.sqrt(m / n) - c >= need
+
+    hi = q.planned_votes
+    if hi <= n or not passes(hi):
+        return None
+    lo = n  # passes(lo) is False, or this look would have answered already
+    while hi - lo > max(1, q.planned_votes // 200):
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if passes(mid) else (mid, hi)
+    return int(hi)
+
+
 def _line(q: Question, out: dict, plan_reached: bool, excluded: bool) -> str:
     ci = out["ci95"]
     facts = (f"win rate of {q.a} against {q.b} {out['estimate']:.3f}, 95% CI [{ci[0]:.3f}, {ci[1]:.3f}] "
@@ -261,7 +291,7 @@ def _line(q: Question, out: dict, plan_reached: bool, excluded: bool) -> str:
     if more is None:
         hint = "at the current estimate more votes are unlikely to show it"
     elif more == 0:
-        hint = "the estimate is clear enough for one look, but this early look's sequential boundary is stricter"
+        hint = "the estimate is clear enough for one look, but this look's sequential boundary is stricter"
     else:
-        hint = f"about {more} more votes on this pair are likely needed"
+        hint = f"about {more} more vote{'s' if more != 1 else ''} on this pair {'are' if more != 1 else 'is'} likely needed"
     return f"Not yet: {hint} ({facts})."

@@ -60,7 +60,9 @@ def test_an_early_look_needs_more_than_a_fixed_test_would():
     fixed = _ask(votes)
     assert fixed["answer"] == "yes" and "valid for one look only" in fixed["sequential"]["method"]
     assert early["answer"] == "not yet" and early["sequential"]["boundary"] > 3.5
-    assert early["more_votes_needed"] is not None
+    # the power calculator alone would say "enough"; the next look's boundary says how many more
+    assert 0 < early["more_votes_needed"] and early["votes_needed_total"] <= 1300
+    assert f"about {early['more_votes_needed']} more votes" in early["line"]
 
 
 def test_not_yet_says_how_many_more_votes_are_likely_needed():
