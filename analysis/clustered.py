@@ -8,15 +8,18 @@ Rules:
   ``V = V_annotator + V_prompt - V_annotator&prompt``, each one-way term
   ``G / (G - 1) * sum_g (sum of residuals in cluster g)^2 / n^2`` with
   residual ``score - win_rate`` (score 1 win, 1/2 tie, 0 loss);
-* ``V`` is floored at the largest one-way term and at the independent-votes
-  variance ``sum residual^2 / n^2`` (a negative or too small two-way
-  estimate is noise, never evidence of negative clustering), so the design
-  effect ``V / V_independent`` is >= 1;
+* where ``V`` comes out zero or negative (possible with few clusters) the
+  larger one-way variance is used instead (Cameron, Gelbach & Miller 2011,
+  section 2.3); no other floor, so the design effect ``V / V_independent``
+  may come out a little below 1 when votes are close to independent (its
+  estimation noise, which the t reference distribution of the tests and
+  intervals accounts for, with annotators - 1 degrees of freedom);
 * a pair voted on by a single annotator (or all votes on one prompt) has no
   clustered variance: NaN, and the summary says so;
 * the pooled design effect of a criterion is the ratio of the summed
   variances of the pair totals, ``sum_p n_p^2 V_p / sum_p n_p^2 V_ind,p``:
-  what the power calculator needs to plan a study with the same crowd.
+  what the power calculator needs to plan a study with the same crowd
+  (which takes it as at least 1).
 
 References
 ----------
@@ -49,7 +52,7 @@ class ClusteredVariance:
 
     @property
     def design_effect(self) -> np.ndarray:
-        """``two_way / independent`` (>= 1; 1 where the independent variance is 0; NaN where not estimable)."""
+        """``two_way / independent`` (1 where the independent variance is 0; NaN where not estimable)."""
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.independent > 0, self.two_way / np.where(self.independent > 0, self.independent, 1),
                             np.where(np.isnan(self.two_way), np.nan, 1.0))
@@ -99,9 +102,10 @@ def clustered_win_rate_variance(pair: np.ndarray, score: np.ndarray, annotator: 
     v_p, g_p = _one_way(pair, resid, p, n_pairs, n2)
     v_ap, _ = _one_way(pair, resid, a * np.int64(1 << 20) + p, n_pairs, n2)
     with np.errstate(invalid="ignore"):
-        both = np.maximum.reduce([v_a + v_p - v_ap, v_a, v_p, independent])
+        both = v_a + v_p - v_ap
+        both = np.where(both > 0, both, np.maximum(v_a, v_p))
         # all votes of a pair on one prompt: cluster by annotator alone; one annotator: not estimable
-        two_way = np.where(np.isnan(v_p), np.maximum(v_a, independent), both)
+        two_way = np.where(np.isnan(v_p), v_a, both)
         two_way = np.where(np.isnan(v_a), np.nan, two_way)
     return ClusteredVariance(n=n, win_rate=rate, independent=independent, annotator=v_a, prompt=v_p,
                              two_way=two_way, n_annotators=g_a, n_prompts=g_p)
@@ -114,4 +118,4 @@ def pooled_design_effect(n: np.ndarray, variance: np.ndarray, independent: np.nd
     if not ok.any():
         return None
     w = n[ok] ** 2
-    return float(max(1.0, (w * variance[ok]).sum() / (w * independent[ok]).sum()))
+    return float((w * variance[ok]).sum() / (w * independent[ok]).sum())

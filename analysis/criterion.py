@@ -39,7 +39,7 @@ from .encode import (
     pair_counts,
 )
 from .equivalence import analytic_se, equivalence_test
-from .numeric import expit, ndtr, spearman
+from .numeric import expit, ndtr, spearman, t_quantile
 from .ranking import rank_systems
 from .winrates import score_interval, score_test_p, win_rate, win_rate_table
 
@@ -106,8 +106,8 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
     pair_index = pair_of[a.astype(np.int64) * k + b]
     score = np.where(outcome == 0, 1.0, np.where(outcome == 1, 0.0, 0.5))
     cv = clustered_win_rate_variance(pair_index, score, ev.annotator[counted], ev.prompt[counted], len(pairs))
-    deff = {"annotator": pooled_design_effect(cv.n, np.fmax(cv.annotator, cv.independent), cv.independent),
-            "prompt": pooled_design_effect(cv.n, np.fmax(cv.prompt, cv.independent), cv.independent),
+    deff = {"annotator": pooled_design_effect(cv.n, cv.annotator, cv.independent),
+            "prompt": pooled_design_effect(cv.n, cv.prompt, cv.independent),
             "annotator_x_prompt": pooled_design_effect(cv.n, cv.two_way, cv.independent)}
     kind = bootstrap
     if bootstrap == "auto":
@@ -287,20 +287,24 @@ def _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes):
     else:
         var = np.maximum(cv.two_way, 1.0 / (4.0 * np.maximum(n, 1) ** 2))  # unanimous pairs: one vote's worth
         se = np.sqrt(var)
-        n_eff = n / np.maximum(cv.design_effect, 1.0)  # NaN (one annotator: no clustered interval) stays NaN
+        with np.errstate(invalid="ignore", divide="ignore"):
+            n_eff = n * np.where(cv.independent > 0, cv.independent / var, 1.0)  # n / design effect
+        n_eff = np.where(np.isnan(cv.two_way), np.nan, n_eff)  # one annotator: no clustered interval
+        df = np.where(cv.n_annotators > 1, cv.n_annotators - 1, np.nan)
         tie_share = table["ties"] / np.maximum(n, 1)
-        lo, hi = score_interval(p, n_eff, tie_share)
-        p_value = score_test_p(p, n_eff, tie_share)
+        lo, hi = score_interval(p, n_eff, tie_share, z=_t_quantiles(0.975, df))
+        p_value = score_test_p(p, n_eff, tie_share, df)
         ci_method = ("score interval (Wilson-type, ties' share held fixed) on the effective sample size "
-                     "n / design effect, two-way cluster-robust (annotator x prompt) variance")
-        p_method = "two-sided score test of 0.5 on the same effective sample size (agrees with ci95)"
-        se_method = "two-way cluster-robust (annotator x prompt)"
+                     "n / design effect, two-way cluster-robust (annotator x prompt) variance, t with "
+                     "annotators - 1 degrees of freedom")
+        p_method = "two-sided score test of 0.5 on the same effective sample size and t (agrees with ci95)"
+        se_method = "two-way cluster-robust (annotator x prompt); tests on t with annotators - 1 degrees of freedom"
         single = np.isnan(cv.two_way)
         if single.any():
             names = [f"{systems[i]} / {systems[j]}" for i, j in pairs[single][:5]]
             notes.append("all votes of pair(s) " + ", ".join(names) + " come from one annotator: no clustered "
                          "interval or test exists for them (rerun with --bootstrap vote to assume independence)")
-    eq = equivalence_test(p, se, margin)
+    eq = equivalence_test(p, se, margin, df=None if kind == "vote" else df)
     rows, eq_rows = [], []
     for i_p, (i, j) in enumerate(pairs):
         x, y = (systems[j], systems[i]) if flip[i_p] else (systems[i], systems[j])
@@ -320,6 +324,14 @@ def _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes):
                         "ci90": [_num(eq["ci90_low"][i_p]), _num(eq["ci90_high"][i_p])],
                         "non_inferior": bool(eq["non_inferior"][i_p]), "equivalent": bool(eq["equivalent"][i_p])})
     return rows, eq_rows
+
+
+def _t_quantiles(q: float, df: np.ndarray) -> np.ndarray:
+    """Student's t quantile per entry of ``df`` (NaN where df is NaN), computed once per distinct df."""
+    out = np.full(np.shape(df), np.nan)
+    for d in np.unique(df[np.isfinite(df)]):
+        out[df == d] = t_quantile(q, d)
+    return out
 
 
 def _differences(rank, systems, kind, n_bootstrap, win_rows) -> list[dict]:

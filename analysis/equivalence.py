@@ -6,14 +6,14 @@ system ``a`` not worse than ``b`` by more than ``margin`` in win rate
 (``|win_rate - 0.5| < margin``, TOST: both one-sided nulls rejected)?
 
 The tests are z-tests on the observed win rate with a standard error that is
-either analytic (votes independent) or the standard deviation of the
-cluster-bootstrap win rates (votes clustered by annotator or prompt).
+either analytic (votes independent) or cluster-robust; with clustered votes
+the statistic is read on Student's t with (annotators - 1) degrees of freedom.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .numeric import ndtr, ndtri
+from .numeric import ndtr, ndtri, t_quantile, t_sf
 
 __all__ = ["analytic_se", "equivalence_test", "non_inferiority_p"]
 
@@ -33,13 +33,17 @@ def analytic_se(wins, losses, ties):
         return np.where(n > 0, np.sqrt(var / n), np.nan)
 
 
-def non_inferiority_p(win_rate, se, margin: float):
-    """One-sided p-value of ``H0: win_rate <= 0.5 - margin``."""
+def _upper_tail(stat, df):
+    return ndtr(-stat) if df is None else t_sf(stat, df)
+
+
+def non_inferiority_p(win_rate, se, margin: float, df=None):
+    """One-sided p-value of ``H0: win_rate <= 0.5 - margin`` (normal, or Student's t with ``df``)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return ndtr(-(np.asarray(win_rate, float) - (0.5 - margin)) / np.asarray(se, float))
+        return _upper_tail((np.asarray(win_rate, float) - (0.5 - margin)) / np.asarray(se, float), df)
 
 
-def equivalence_test(win_rate, se, margin: float, alpha: float = 0.05) -> dict:
+def equivalence_test(win_rate, se, margin: float, alpha: float = 0.05, df=None) -> dict:
     """Non-inferiority and TOST equivalence for each win rate.
 
     Parameters
@@ -48,6 +52,9 @@ def equivalence_test(win_rate, se, margin: float, alpha: float = 0.05) -> dict:
         Observed win rates of ``a`` against ``b`` and their standard errors.
     margin : float
         Largest loss in win rate still counted as "no loss" (0 < margin < 0.5).
+    df : array_like, optional
+        Degrees of freedom of a t reference distribution (clustered votes:
+        annotators - 1); normal when None.
     alpha : float
         Level of each one-sided test.
 
@@ -64,11 +71,16 @@ def equivalence_test(win_rate, se, margin: float, alpha: float = 0.05) -> dict:
         raise ValueError(f"alpha must be between 0 and 0.5, got {alpha}")
     p = np.asarray(win_rate, dtype=float)
     se = np.asarray(se, dtype=float)
-    p_lower = non_inferiority_p(p, se, margin)
+    p_lower = non_inferiority_p(p, se, margin, df)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_upper = ndtr((p - (0.5 + margin)) / se)
+        p_upper = _upper_tail(((0.5 + margin) - p) / se, df)
     p_eq = np.maximum(p_lower, p_upper)
-    z = ndtri(1 - alpha)
+    if df is None:
+        z = ndtri(1 - alpha)
+    else:
+        df_arr = np.asarray(df, dtype=float)
+        quantiles = {d: t_quantile(1 - alpha, d) for d in np.unique(df_arr[np.isfinite(df_arr) & (df_arr > 0)])}
+        z = np.array([quantiles.get(d, np.nan) for d in np.atleast_1d(df_arr).ravel()]).reshape(np.shape(df_arr))
     return {"non_inferiority_p": p_lower, "equivalence_p": p_eq,
             "ci90_low": p - z * se, "ci90_high": p + z * se,
             "non_inferior": p_lower < alpha, "equivalent": p_eq < alpha}

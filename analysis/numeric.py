@@ -9,7 +9,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["expit", "kendall_tau_b", "ndtr", "ndtri", "pearson", "rankdata", "sign_test_two_sided", "spearman"]
+__all__ = ["expit", "kendall_tau_b", "ndtr", "ndtri", "pearson", "rankdata", "sign_test_two_sided", "spearman",
+           "t_quantile", "t_sf"]
 
 _erfc = np.vectorize(math.erfc, otypes=[float])
 _STD_NORMAL = NormalDist()
@@ -101,3 +102,62 @@ def kendall_tau_b(x, y) -> float:
     n_x = np.count_nonzero(dx[iu])
     n_y = np.count_nonzero(dy[iu])
     return float(s / math.sqrt(n_x * n_y))
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta ``I_x(a, b)`` by Lentz's continued fraction (Numerical Recipes 6.4)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - _betainc(b, a, 1.0 - x)
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)) / a
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    f = d
+    for m in range(1, 500):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            f *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return front * f
+
+
+def t_sf(t, df):
+    """Survival function ``P(T > t)`` of Student's t with ``df`` degrees of freedom (array in, array out)."""
+    t, df = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(df, dtype=float))
+    out = np.full(t.shape, np.nan)
+    for idx in np.ndindex(t.shape):
+        x, k = float(t[idx]), float(df[idx])
+        if math.isnan(x) or not k > 0:
+            continue
+        if math.isinf(x):
+            out[idx] = 0.0 if x > 0 else 1.0
+            continue
+        tail = 0.5 * _betainc(k / 2.0, 0.5, k / (k + x * x))
+        out[idx] = tail if x > 0 else 1.0 - tail
+    return out if out.ndim else float(out)
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Quantile of Student's t (``0 < p < 1``), by bisection on :func:`t_sf` (12 digits)."""
+    if not 0.0 < p < 1.0 or not df > 0:
+        raise ValueError(f"t_quantile needs 0 < p < 1 and df > 0, got p={p}, df={df}")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    lo, hi = 0.0, 1.0
+    while t_sf(hi, df) > 1.0 - p:
+        hi *= 2.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        lo, hi = (mid, hi) if t_sf(mid, df) > 1.0 - p else (lo, mid)
+        if hi - lo < 1e-12 * max(1.0, hi):
+            break
+    return (lo + hi) / 2.0

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .numeric import ndtri
+from .numeric import ndtri, t_sf
 from .power import votes_needed
 from .sequential import spending_boundaries
 
@@ -227,12 +227,10 @@ def answer_question(question: Question | dict, by_criterion: dict) -> dict:
 
 def t_as_z(t: float, df: int) -> float:
     """The normal quantile with the same tail probability as ``t`` on ``df`` degrees of freedom."""
-    from scipy.special import ndtri as _ndtri
-    from scipy.special import stdtr
-
     if not math.isfinite(t):
         return t
-    return float(math.copysign(-_ndtri(stdtr(df, -abs(t))), t))
+    tail = t_sf(abs(t), df)
+    return float(math.copysign(-ndtri(tail), t)) if tail > 0 else math.copysign(math.inf, t)
 
 
 def _finite(x):

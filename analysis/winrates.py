@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numeric import ndtr, ndtri, sign_test_two_sided
+from .numeric import ndtr, ndtri, sign_test_two_sided, t_sf
 
 __all__ = ["score_interval", "score_test_p", "sign_test_p", "wilson_interval", "win_rate", "win_rate_table"]
 
@@ -34,16 +34,17 @@ def wilson_interval(p, n, z: float = Z95):
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
-def score_interval(p, n_eff, tie_share, z: float = Z95):
+def score_interval(p, n_eff, tie_share, z=Z95):
     """Score (Wilson-type) interval for a win rate with ties, on an effective sample size.
 
     Inverts the z-test whose variance is the per-vote score variance at the
     tested value ``q`` with the observed tie share ``t`` held fixed,
     ``q (1 - q) - t / 4``, divided by ``n_eff`` (``n`` over the design effect
     for clustered votes): the roots of ``(p - q)^2 = z^2 (q (1 - q) - t / 4) / n_eff``.
-    With ``t = 0`` and ``n_eff = n`` this is the Wilson interval.
+    With ``t = 0`` and ``n_eff = n`` this is the Wilson interval. ``z`` may be
+    an array (a t quantile per pair, for clustered votes).
     """
-    p, n_eff, t = (np.asarray(x, dtype=float) for x in (p, n_eff, tie_share))
+    p, n_eff, t, z = (np.asarray(x, dtype=float) for x in (p, n_eff, tie_share, z))
     with np.errstate(invalid="ignore", divide="ignore"):
         k = z * z / n_eff
         b = 2 * p + k
@@ -53,12 +54,14 @@ def score_interval(p, n_eff, tie_share, z: float = Z95):
     return np.where(bad, np.nan, np.clip(lo, 0, 1)), np.where(bad, np.nan, np.clip(hi, 0, 1))
 
 
-def score_test_p(p, n_eff, tie_share):
-    """Two-sided p-value of ``win_rate = 0.5`` for the test :func:`score_interval` inverts."""
+def score_test_p(p, n_eff, tie_share, df=None):
+    """Two-sided p-value of ``win_rate = 0.5`` for the test :func:`score_interval` inverts
+    (on Student's t with ``df`` degrees of freedom when given, else normal)."""
     p, n_eff, t = (np.asarray(x, dtype=float) for x in (p, n_eff, tie_share))
     with np.errstate(invalid="ignore", divide="ignore"):
-        sd0 = np.sqrt(np.maximum(0.25 - t / 4, 1e-12) / n_eff)
-        return np.where(np.abs(p - 0.5) == 0, 1.0, 2.0 * ndtr(-np.abs(p - 0.5) / sd0))
+        stat = np.abs(p - 0.5) / np.sqrt(np.maximum(0.25 - t / 4, 1e-12) / n_eff)
+        tail = ndtr(-stat) if df is None else t_sf(stat, df)
+        return np.where(np.abs(p - 0.5) == 0, 1.0, np.where(np.isnan(stat), np.nan, 2.0 * tail))
 
 
 def sign_test_p(wins, losses):

@@ -30,6 +30,14 @@ def test_one_way_variances_match_statsmodels_cluster_robust_ols(rng):
     assert cv.win_rate[0] == pytest.approx(score.mean())
 
 
+def test_a_negative_two_way_estimate_falls_back_to_the_larger_one_way_variance():
+    # two annotators x two prompts, one vote per cell: the intersection clusters are the votes themselves
+    score = np.array([1.0, 0.0, 0.0, 1.0])
+    cv = clustered_win_rate_variance(np.zeros(4, int), score, np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]), 1)
+    assert cv.annotator[0] + cv.prompt[0] - 2 * cv.independent[0] * 4 / 3 <= 0
+    assert cv.two_way[0] == pytest.approx(max(cv.annotator[0], cv.prompt[0]))
+
+
 def test_two_way_variance_matches_statsmodels_two_group_clustering(rng):
     annot, prompt, score = _clustered_scores(rng)
     cv = clustered_win_rate_variance(np.zeros(len(score), int), score, annot, prompt, 1)
@@ -45,7 +53,6 @@ def test_pairs_are_kept_apart_and_a_single_annotator_has_no_clustered_variance()
     prompt = np.array([0, 0, 1, 1, 0, 1, 2])
     cv = clustered_win_rate_variance(pair, score, annot, prompt, 2)
     assert np.isfinite(cv.two_way[0]) and np.isnan(cv.two_way[1])
-    assert cv.two_way[0] >= cv.independent[0]
     assert list(cv.n) == [4, 3]
 
 
@@ -54,13 +61,13 @@ def test_the_design_effect_is_near_one_for_independent_votes_and_grows_with_hete
                          n_bootstrap=0)["by_criterion"]["overall"]["design_effect"]
     lumpy = build_summary(simulate_votes([0.2, 0.0, -0.2], 6000, n_annotators=30, annotator_sd=0.7, seed=3),
                           n_bootstrap=0)["by_criterion"]["overall"]["design_effect"]
-    assert 1.0 <= flat["annotator_x_prompt"] < 1.3
+    assert 0.8 < flat["annotator_x_prompt"] < 1.25  # estimation noise around 1 is kept, not floored
     assert lumpy["annotator"] > 2.0 and lumpy["annotator_x_prompt"] >= lumpy["annotator"] * 0.95
 
 
 def test_pooled_design_effect_is_a_ratio_of_summed_variances():
     assert pooled_design_effect([10, 20], [2.0, 1.0], [1.0, 0.5]) == pytest.approx(2.0)
-    assert pooled_design_effect([10], [0.5], [1.0]) == 1.0  # floored: never below independence
+    assert pooled_design_effect([10], [0.5], [1.0]) == 0.5  # not floored (the power calculator takes >= 1)
     assert pooled_design_effect([10], [np.nan], [1.0]) is None
 
 

@@ -39,3 +39,15 @@ def test_rank_correlations_match_scipy_with_ties(rng):
         assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-12)
         assert kendall_tau_b(x, y) == pytest.approx(stats.kendalltau(x, y).statistic, abs=1e-12)
         assert pearson(x, y) == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
+
+
+def test_student_t_tail_and_quantile_match_scipy():
+    from scipy.stats import t
+
+    from analysis.numeric import t_quantile, t_sf
+
+    for df in (1, 2, 3, 7.5, 39, 1000):
+        for x in (-30.0, -3.0, -0.5, 0.0, 0.7, 2.5, 12.0, 80.0):
+            assert t_sf(x, df) == pytest.approx(t.sf(x, df), rel=1e-9, abs=1e-14)
+        for p in (0.001, 0.05, 0.5, 0.975, 0.9999):
+            assert t_quantile(p, df) == pytest.approx(t.ppf(p, df), rel=1e-8, abs=1e-10)

@@ -37,8 +37,11 @@ def test_bad_looks_are_refused():
 
 
 def _votes(wins, losses, ties, annotators=40):
-    return votes_from_counts([("new", "old", "left", wins), ("old", "new", "left", losses),
-                              ("new", "old", "tie", ties)], annotator_cycle=annotators)
+    votes = votes_from_counts([("new", "old", "left", wins), ("old", "new", "left", losses),
+                               ("new", "old", "tie", ties)], annotator_cycle=annotators)
+    # annotators at random, not in a cycle that would hand each one a perfectly balanced share
+    votes["annotator"] = np.random.default_rng(0).permutation(votes["annotator"].to_numpy())
+    return votes
 
 
 def _ask(votes, **question):
