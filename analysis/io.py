@@ -278,6 +278,8 @@ def _checked_vote_ids(ids: pd.Series, source: str) -> pd.Series:
     """``vote_id`` stripped, non-empty and unique; duplicates are refused with the ids named."""
     if ids.isna().any():
         raise VotesError(f"{source}: column vote_id has empty values at {_rows(ids.isna().to_numpy())}")
+    if hasattr(ids.array, "__arrow_array__"):  # Arrow-backed strings (CSV): the whole check in Arrow's C++ kernels
+        return _checked_arrow_vote_ids(ids, source)
     if isinstance(ids.dtype, pd.CategoricalDtype):
         ids = _strip_categories(ids)
         text = ids.cat.categories.astype(str)
@@ -306,6 +308,26 @@ def _checked_vote_ids(ids: pd.Series, source: str) -> pd.Series:
         raise VotesError(f"{source}: duplicated vote_id {', '.join(map(repr, dups))}{more}; vote_id must be unique "
                          "(a duplicated vote would be counted twice); remove the repeated rows")
     return values
+
+
+def _checked_arrow_vote_ids(ids: pd.Series, source: str) -> pd.Series:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.utf8_trim_whitespace(pa.chunked_array(ids.array.__arrow_array__()))
+    empty = pc.or_(pc.equal(pc.utf8_length(arr), 0),
+                   pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(_MISSING_SPELLINGS))))
+    if pc.any(empty).as_py():
+        raise VotesError(f"{source}: column vote_id has an empty or missing value at "
+                         f"{_rows(empty.to_numpy(zero_copy_only=False))}")
+    if len(pc.unique(arr)) < len(arr):
+        counts = pc.value_counts(arr)
+        repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+        dups = [str(v) for v in repeated[:5].to_pylist()]
+        more = f" and {len(repeated) - len(dups)} more" if len(repeated) > len(dups) else ""
+        raise VotesError(f"{source}: duplicated vote_id {', '.join(map(repr, dups))}{more}; vote_id must be unique "
+                         "(a duplicated vote would be counted twice); remove the repeated rows")
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=ids.index, name=ids.name)
 
 
 def _codes_in(cat: pd.Series, categories) -> np.ndarray:
