@@ -27,7 +27,7 @@ Prints three tables (fixed seeds; Monte Carlo standard errors beside each rate):
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_verdicts.py            # about 4-5 minutes on one core
+    OMP_NUM_THREADS=1 python benchmarks/bench_verdicts.py            # 6-8 min of one core (25 min wall here, loaded)
     python benchmarks/bench_verdicts.py --reps 0.2                    # a fifth of the replicates (quick look)
 """
 from __future__ import annotations
