@@ -251,7 +251,8 @@ async def _annotator(session, base: str, slug: str, run: Run, *, name: str, paus
         task = json.loads(body)
         for side in ("left", "right"):
             try:
-                status, _ = await _timed(run, "image", lambda: session.get(base + task[side]["url"]))
+                status, _ = await _timed(run, "image", lambda: session.get(base + task[side]["url"],
+                                                                            headers=headers))
             except failures:
                 status = 0
             if status != 200:

@@ -6,12 +6,12 @@ from .models import Annotator, AnnotatorSession, Assignment, Vote
 
 @admin.register(Annotator)
 class AnnotatorAdmin(admin.ModelAdmin):
-    list_display = ("pseudonym", "study", "external_id", "excluded", "checks_passed", "checks_failed", "created_at",
-                    "last_seen_at")
+    list_display = ("pseudonym", "study", "external_id", "excluded", "checks_passed", "checks_failed",
+                    "extra_sessions", "created_at", "last_seen_at")
     list_filter = ("study", "excluded")
     search_fields = ("pseudonym", "external_id", "crowd_session_id")
     list_editable = ("excluded",)
-    readonly_fields = ("created_at", "last_seen_at", "checks_passed", "checks_failed")
+    readonly_fields = ("created_at", "last_seen_at", "checks_passed", "checks_failed", "extra_sessions")
 
 
 @admin.register(AnnotatorSession)

@@ -1,17 +1,16 @@
 """Annotator REST API (contract section 4): sessions, next task, votes, finish, images.
 
 Authentication is the session's ``Authorization: Bearer <token>`` header (no
-cookies, hence no CSRF); image links are signed per assignment instead, since
-``<img>`` cannot send headers.
+cookies, hence no CSRF), for images too (``annotate.image_links``). Abuse limits
+(``annotate.throttles``) apply to every call here except images.
 """
 import functools
 import mimetypes
 
 from django.core.files.storage import default_storage
-from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponse
 from rest_framework import status
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -19,24 +18,27 @@ from qsched_platform.file_responses import send_file
 from studies.models import STUDY_BULK_FIELDS, Study
 
 from . import services
-from .errors import AnnotateError
-from .image_links import image_link_path, linked_file, read_image_link
+from .errors import AnnotateError, StudyNotFound
+from .image_links import fresh_image_bytes, image_for_request, image_link_path
+from .throttles import CALL_THROTTLES, SESSION_THROTTLES
 from .tokens import annotator_for_token, bearer_token
 
 
-def annotator_api(methods):
-    """DRF view without cookie auth; ``AnnotateError`` becomes a JSON refusal with its status."""
+def annotator_api(methods, throttles=CALL_THROTTLES):
+    """DRF view without cookie auth, with abuse limits; ``AnnotateError`` becomes a JSON refusal with its status."""
     def wrap(view):
         @api_view(methods)
         @authentication_classes([])
         @permission_classes([AllowAny])
+        @throttle_classes(throttles)
         @functools.wraps(view)
         def inner(request, *args, **kwargs):
             try:
                 return view(request, *args, **kwargs)
             except AnnotateError as exc:
                 retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-                return Response({"detail": str(exc), "code": exc.code}, status=exc.status, headers=retry)
+                return Response({"detail": str(exc), "code": exc.code, **exc.extra}, status=exc.status,
+                                headers=retry)
         return inner
     return wrap
 
@@ -77,9 +79,12 @@ def task_payload(task: services.Task) -> dict:
     }
 
 
-@annotator_api(["POST"])
+@annotator_api(["POST"], throttles=SESSION_THROTTLES)
 def session_create(request, slug: str):
-    study = get_object_or_404(Study.objects.defer(*STUDY_BULK_FIELDS), slug=slug)
+    # A draft is not public yet: the same 404 as for a study that does not exist.
+    study = Study.objects.exclude(status=Study.Status.DRAFT).defer(*STUDY_BULK_FIELDS).filter(slug=slug).first()
+    if study is None:
+        raise StudyNotFound("no such study")
     body = _body(request)
     annotator, token = services.start_session(
         study=study, external_id=body.get("external_id", ""), crowd_study_id=body.get("study_id", ""),
@@ -87,7 +92,7 @@ def session_create(request, slug: str):
     )
     criteria = [{"key": c.key, "question": c.question} for c in study.criteria.all()]
     return Response({
-        "token": token, "criteria": criteria, "instructions": study.instructions,
+        "token": token, "title": study.annotator_title, "criteria": criteria, "instructions": study.instructions,
         "consent": study.consent_text, "allow_ties": study.allow_ties, "annotator": annotator.pseudonym,
     }, status=status.HTTP_201_CREATED)
 
@@ -121,10 +126,11 @@ def vote_create(request, assignment_id: str):
 
 
 def image(request, token: str):
-    """Serve one side of an assignment through its signed link (no system, no file name)."""
-    link = read_image_link(token)
-    name = link and linked_file(*link)
-    if not name:
-        raise Http404("no such image")
+    """Serve one side of an assignment to its holder while the task is open (no system, no file name)."""
+    name, fresh = image_for_request(request, token)
+    if fresh:  # an attention check: bytes made for this request only
+        response = HttpResponse(fresh_image_bytes(name), content_type="image/png")
+        response["Cache-Control"] = "private, no-store"
+        return response
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return send_file(default_storage.path(name), content_type=content_type, cache_control="private, max-age=3600")

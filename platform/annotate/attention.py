@@ -1,4 +1,4 @@
-"""Repeated-pair attention checks: hand one out now and then, score it, exclude repeat failers.
+"""Attention checks (gold and repeated pairs): hand one out now and then, score it, exclude failers.
 
 Rules
 -----
@@ -16,14 +16,25 @@ Rules
   ``WorkItem.votes``, nor toward the annotator's quota. The API shows it exactly
   like a regular task (same fields, opaque links); ``done`` counts every vote the
   annotator gave and ``total`` grows by one for each check handed out.
+- Two kinds, alternating (an annotator's even-numbered checks are gold first, odd ones repeats
+  first; either kind stands in when the other has nothing left for them):
+  gold checks pair one of the study's images with a visibly degraded copy of itself made at
+  import (``Image.degraded_from``, ``studies.reencode.degraded_png``; ``Assignment.gold``),
+  under the study's ``overall`` or ``quality`` criterion where it has one; repeats show an
+  earlier regular vote's pair again. Each gold copy is shown to an annotator at most once.
+- Every check's images are served as fresh bytes (``studies.reencode.fresh_png``): a
+  repeat never has the hashes of its first showing, so remembering files does not pass it.
 - At most one check per original vote (a unique constraint) and one open check
   per annotator at a time.
-- A check passes when the annotator picks the same system again, or a tie both
-  times; a tie on only one of the two occasions fails.
+- A repeat passes when the annotator picks the same system again, or a tie both
+  times; a tie on only one of the two occasions fails. A gold check passes only when
+  the original is picked: the degraded copy or a tie fails.
 - Each failure adds one to ``Annotator.checks_failed``; on reaching
   ``study.exclude_after_failed_checks`` (0 = never) the annotator is marked
   ``excluded``: exports show ``annotator_excluded`` true and rankings leave
-  them out. An excluded annotator finishes their open tasks but gets no new ones.
+  them out. At that moment their open regular tasks expire and each of their regular votes
+  gives its slot back (``annotate.recollect``), so the items are dealt again and still reach
+  k valid votes; their votes stay in the export with ``annotator_excluded`` true.
 """
 import random
 from datetime import timedelta
@@ -31,9 +42,15 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
+from studies.models import Image, WorkItem
+
+from . import recollect
 from .models import Annotator, Assignment, Vote
 
-__all__ = ["check_due", "check_summary", "draws_check", "issue_check", "score_check"]
+#: Criteria under which a degraded copy is plainly worse; any other criterion only as a last resort.
+GOLD_CRITERIA = ("overall", "quality")
+
+__all__ = ["GOLD_CRITERIA", "check_due", "check_summary", "draws_check", "issue_check", "score_check"]
 
 _rng = random.SystemRandom()  # unpredictable to annotators; tests replace it
 
@@ -71,7 +88,37 @@ def draws_check(study) -> bool:
 
 
 def issue_check(*, annotator: Annotator, now) -> Assignment | None:
-    """Issue an attention check repeating one of the annotator's regular votes; None if none is left."""
+    """Issue an attention check, gold or repeat (alternating); None if neither has anything left."""
+    kinds = (_issue_gold, _issue_repeat) if annotator.check_votes % 2 == 0 else (_issue_repeat, _issue_gold)
+    for issue in kinds:
+        check = issue(annotator, now)
+        if check is not None:
+            return check
+    return None
+
+
+def _issue_gold(annotator: Annotator, now) -> Assignment | None:
+    if not annotator.study.gold_pairs:
+        return None  # no query for a study without gold copies
+    shown = Assignment.objects.filter(annotator=annotator, gold=True)
+    copies = list(Image.with_gold_copies.filter(study_id=annotator.study_id, degraded_from__isnull=False)
+                  .exclude(id__in=shown.values("left_image_id")).exclude(id__in=shown.values("right_image_id"))
+                  .values_list("id", "degraded_from_id"))
+    if not copies:
+        return None
+    copy_id, source_id = _rng.choice(copies)
+    items = list(WorkItem.objects.filter(Q(comparison__image_a_id=source_id) | Q(comparison__image_b_id=source_id))
+                 .values_list("id", "criterion__key", "criterion__position"))
+    if not items:
+        return None
+    items.sort(key=lambda row: (row[1] not in GOLD_CRITERIA, row[2], row[0]))
+    left, right = (source_id, copy_id) if _rng.random() < 0.5 else (copy_id, source_id)
+    return Assignment.objects.create(
+        annotator=annotator, work_item_id=items[0][0], left_image_id=left, right_image_id=right,
+        attention_check=True, gold=True, expires_at=now + timedelta(seconds=annotator.study.assignment_timeout_s))
+
+
+def _issue_repeat(annotator: Annotator, now) -> Assignment | None:
     candidates = _check_candidates(annotator)
     if len(candidates) > 1:
         candidates = candidates[1:]  # not the pair just seen
@@ -97,8 +144,12 @@ def score_check(*, vote: Vote, assignment: Assignment) -> bool:
     Runs inside the vote's transaction, once per check (retries return the stored vote
     before reaching here).
     """
-    original = Vote.objects.only("winner_id").get(id=assignment.repeat_of_id)
-    passed = vote.winner_id == original.winner_id  # both None = a tie both times
+    if assignment.gold:
+        original_side = Vote.Choice.LEFT if assignment.left_image.degraded_from_id is None else Vote.Choice.RIGHT
+        passed = vote.choice == original_side  # a tie fails
+    else:
+        original = Vote.objects.only("winner_id").get(id=assignment.repeat_of_id)
+        passed = vote.winner_id == original.winner_id  # both None = a tie both times
     Vote.objects.filter(id=vote.id).update(check_passed=passed)
     vote.check_passed = passed
     annotators = Annotator.objects.filter(id=vote.annotator_id)
@@ -107,19 +158,22 @@ def score_check(*, vote: Vote, assignment: Assignment) -> bool:
         return True
     annotators.update(checks_failed=F("checks_failed") + 1)
     threshold = assignment.work_item.study.exclude_after_failed_checks
-    if threshold:
-        annotators.filter(checks_failed__gte=threshold).update(excluded=True)
+    if threshold and annotators.filter(checks_failed__gte=threshold, excluded=False).update(excluded=True):
+        recollect.reopen_work_of(vote.annotator_id)
     return False
 
 
 def check_summary(study) -> dict:
-    """Counts for the researcher: checks ``issued``, ``answered``, ``passed``, ``failed`` and
-    annotators ``excluded`` (by checks or by hand)."""
-    votes = Vote.objects.filter(study=study, attention_check=True, assignment__repeat_of__isnull=False).aggregate(
+    """Counts for the researcher: checks ``issued``, ``answered``, ``passed``, ``failed``,
+    annotators ``excluded`` (by checks or by hand) and annotators whose crowd id opened more than
+    one session (``annotators_with_extra_sessions``: a second browser, or a shared or guessed id)."""
+    scored = Q(assignment__repeat_of__isnull=False) | Q(assignment__gold=True)
+    votes = Vote.objects.filter(scored, study=study, attention_check=True).aggregate(
         answered=Count("id"), passed=Count("id", filter=Q(check_passed=True)),
         failed=Count("id", filter=Q(check_passed=False)))
     return {
-        "issued": Assignment.objects.filter(work_item__study=study, repeat_of__isnull=False).count(),
+        "issued": Assignment.objects.filter(Q(repeat_of__isnull=False) | Q(gold=True), work_item__study=study).count(),
         **votes,
         "annotators_excluded": Annotator.objects.filter(study=study, excluded=True).count(),
+        "annotators_with_extra_sessions": Annotator.objects.filter(study=study, extra_sessions__gt=0).count(),
     }

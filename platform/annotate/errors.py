@@ -9,6 +9,10 @@ class AnnotateError(Exception):
     #: Seconds after which the same request may succeed (sent as ``Retry-After``); None: do not retry.
     retry_after: int | None = None
 
+    def __init__(self, message: str = "", **extra):
+        super().__init__(message)
+        self.extra = extra  # more fields of the JSON refusal, beside detail and code
+
 
 class InvalidInput(AnnotateError):
     status = 400
@@ -18,6 +22,18 @@ class InvalidInput(AnnotateError):
 class StudyNotLive(AnnotateError):
     status = 403
     code = "study_not_live"
+
+
+class StudyNotFound(AnnotateError):
+    """No such study, or a draft (not public yet): the same answer for both."""
+
+    status = 404
+    code = "not_found"
+
+
+class CrowdIdRequired(AnnotateError):
+    status = 403
+    code = "crowd_id_required"
 
 
 class QuotaExhausted(AnnotateError):
@@ -38,6 +54,16 @@ class AssignmentExpired(AnnotateError):
 class VoteConflict(AnnotateError):
     status = 409
     code = "already_voted"
+
+
+class TooFast(AnnotateError):
+    status = 400
+    code = "too_fast"
+
+
+class TooManyOpenTasks(AnnotateError):
+    status = 409
+    code = "too_many_open_tasks"
 
 
 class WorkRemaining(AnnotateError):

@@ -1,17 +1,41 @@
-"""Opaque, signed image links: one per (assignment, side).
+"""Opaque image links: one per (assignment, side), good only for the task's holder and while it is open.
 
-An ``<img>`` tag cannot send the session's Authorization header, so each image
-an annotator is shown gets its own unguessable URL instead. The link names only
-the assignment's random public id and the side, never the image, its system or
-its file, and is signed so that no other link can be made up from it.
+Rules
+-----
+- A link names only the assignment's random public id and the side, signed so that no
+  other link can be made up from it; never the image, its system or its file.
+- The link is not a secret and grants nothing by itself: an image is served only with the
+  session's ``Authorization: Bearer <token>`` header, and only to the annotator holding the
+  assignment (the voting page fetches images with the header and shows them as ``blob:``
+  URLs). So a link that reaches a web server's access log, a browser history or another
+  person opens nothing; the bearer token travels in a header, which access logs do not record.
+- An attention check's images (gold or repeat) are not served from the stored file but as
+  fresh bytes (``studies.reencode.fresh_png``), different on every request, so a repeat's
+  hashes never match its first showing.
+- A link stops working :data:`settings.QSCHED_IMAGE_LINK_GRACE_S` seconds (default 60)
+  after its task was voted on or expired, or after the study closed; a draft study serves
+  nothing. Every refusal is the same plain 404.
 """
+import random
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
+from django.core.files.storage import default_storage
+from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
+
+from studies.models import Study
+from studies.reencode import fresh_png
+
+from .models import Assignment
+from .tokens import annotator_for_token, bearer_token
 
 _SIGNER = signing.Signer(salt="annotate.image-link", sep=".")
 SIDES = {"l": "left", "r": "right"}
+_rng = random.SystemRandom()
 
 
 def image_link_token(assignment_public_id: uuid.UUID, side: str) -> str:
@@ -40,23 +64,50 @@ def read_image_link(token: str) -> tuple[uuid.UUID, str] | None:
         return None
 
 
-def linked_file(assignment_public_id: uuid.UUID, side: str) -> str | None:
-    """Storage name of the ``side`` image of an assignment, or None: one indexed lookup of one column
-    (two images per task make this the most frequent annotator request)."""
-    from django.db import connection
+def image_for_request(request, token: str) -> tuple[str, bool]:
+    """(The storage name of the image a request for the link ``token`` may see, whether to serve it
+    as fresh bytes (:func:`fresh_image_bytes`, attention checks) rather than its stored file), or
+    :class:`Http404`.
 
-    from studies.models import Image
+    Raises
+    ------
+    Http404
+        A forged link, no session or someone else's assignment, or a link past its grace
+        period (task voted on or expired, study closed); always the same answer.
 
-    from .models import Assignment
-    from .statements import prepared_cursor
+    Two indexed queries (two images per task make this the most frequent annotator request):
+    the session (with annotator and study), and one row of the assignment with the image's file
+    and the vote's time, if any.
+    """
+    link = read_image_link(token)
+    annotator = annotator_for_token(bearer_token(request.headers.get("Authorization", "")))
+    if link is None or annotator is None:
+        raise Http404("no such image")
+    public_id, side = link
+    row = (Assignment.objects.filter(public_id=public_id, annotator_id=annotator.pk)
+           .values_list(f"{side}_image__file", "attention_check", "status", "expires_at", "vote__created_at")
+           .first())
+    if row is None:
+        raise Http404("no such image")
+    name, attention_check, status, expires_at, voted_at = row
+    if not link_is_open(status, expires_at, voted_at, annotator.study, now=timezone.now()):
+        raise Http404("no such image")
+    return name, attention_check
 
-    column = {"left": "left_image_id", "right": "right_image_id"}[side]
-    if connection.vendor != "postgresql":
-        return Assignment.objects.filter(public_id=assignment_public_id).values_list(
-            f"{side}_image__file", flat=True).first()
-    q = connection.ops.quote_name
-    with prepared_cursor() as cursor:
-        cursor.execute(f"SELECT i.file FROM {q(Assignment._meta.db_table)} a JOIN {q(Image._meta.db_table)} i "
-                       f"ON i.id = a.{column} WHERE a.public_id = %s", [assignment_public_id])
-        row = cursor.fetchone()
-    return row[0] if row else None
+
+def fresh_image_bytes(name: str) -> bytes:
+    """The stored image's picture as PNG bytes never served before (one invisible bit changed)."""
+    with default_storage.open(name, "rb") as fh:
+        return fresh_png(fh.read(), _rng)
+
+
+def link_is_open(status: str, expires_at, voted_at, study: Study, *, now) -> bool:
+    """Whether an assignment's images may still be served at ``now`` (grace period included)."""
+    grace = timedelta(seconds=settings.QSCHED_IMAGE_LINK_GRACE_S)
+    if study.status == Study.Status.DRAFT:
+        return False
+    if study.status == Study.Status.CLOSED and (study.closed_at is None or now > study.closed_at + grace):
+        return False
+    if status == Assignment.Status.VOTED:
+        return voted_at is not None and now <= voted_at + grace
+    return now <= expires_at + grace  # issued, or expired at expires_at

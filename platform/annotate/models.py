@@ -20,6 +20,10 @@ class Annotator(models.Model):
     # Kept by annotate.services.record_vote in the vote's transaction, so no request counts votes.
     regular_votes = models.PositiveIntegerField(default=0, help_text="votes that count toward the quota")
     check_votes = models.PositiveIntegerField(default=0, help_text="votes on attention checks")
+    extra_sessions = models.PositiveIntegerField(
+        default=0, help_text="sessions opened with this crowd id while an earlier one existed "
+                             "(a second browser or tab, or someone else using the id); > 0 = flagged",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
 
@@ -64,6 +68,8 @@ class Assignment(models.Model):
     attention_check = models.BooleanField(default=False)
     # For an attention check: the annotator's earlier regular vote it repeats (sides swapped).
     repeat_of = models.ForeignKey("Vote", null=True, blank=True, on_delete=models.CASCADE, related_name="repeats")
+    # A gold check: one side is a degraded copy (Image.degraded_from) of the other; the original is right.
+    gold = models.BooleanField(default=False)
     issued_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 
@@ -78,6 +84,8 @@ class Assignment(models.Model):
                                     name="assignment_one_check_per_vote"),
             models.CheckConstraint(condition=models.Q(attention_check=True) | models.Q(repeat_of__isnull=True),
                                    name="assignment_repeat_only_for_checks"),
+            models.CheckConstraint(condition=models.Q(attention_check=True) | models.Q(gold=False),
+                                   name="assignment_gold_only_for_checks"),
         ]
         indexes = [
             # Open assignments only: what expiry sweeps, oldest deadline first ...
@@ -105,10 +113,13 @@ class Vote(models.Model):
     choice = models.CharField(max_length=5, choices=Choice.choices)
     winner = models.ForeignKey(System, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
                                help_text="empty for a tie")
-    response_ms = models.PositiveIntegerField()
+    response_ms = models.PositiveIntegerField(help_text="as the client measured it (checked against server_ms)")
+    server_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="the server's own clock: from handing the task out to this vote")
     attention_check = models.BooleanField(default=False)
     check_passed = models.BooleanField(null=True, blank=True,
-                                       help_text="attention checks only: the same winner (or tie) as the repeated vote")
+                                       help_text="attention checks only: the same winner (or tie) as the repeated vote; "
+                                                 "gold: the original, not its degraded copy")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

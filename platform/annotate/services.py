@@ -16,9 +16,11 @@ import math
 import secrets
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,10 +32,13 @@ from . import assignment as assigning
 from . import attention, statements
 from .errors import (
     AssignmentExpired,
+    CrowdIdRequired,
     AssignmentNotFound,
     InvalidInput,
     QuotaExhausted,
     StudyNotLive,
+    TooFast,
+    TooManyOpenTasks,
     VoteConflict,
     WorkRemaining,
 )
@@ -44,6 +49,11 @@ from .tokens import hash_token, new_token
 MAX_ID_LENGTH = 128
 MAX_RESPONSE_MS = 24 * 3600 * 1000
 MAX_EXCLUDE = 5
+#: How much longer than the server's own figure a client's response_ms may be (clock granularity).
+CLOCK_SLACK_MS = 1000
+#: Open tasks one annotator (all their sessions together) may hold: the one shown and the preloaded
+#: one. A script that claims without voting holds at most this many slots per annotator.
+MAX_OPEN_TASKS = 2
 # Votes are still taken on a paused study (the work was already handed out).
 VOTING_STATUSES = (Study.Status.LIVE, Study.Status.PAUSED)
 
@@ -56,7 +66,14 @@ def _check_crowd_id(name: str, value) -> str:
     value = value.strip()
     if len(value) > MAX_ID_LENGTH:
         raise InvalidInput(f"{name} is {len(value)} characters long; the limit is {MAX_ID_LENGTH}")
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        # NUL cannot even be stored in PostgreSQL text; no crowd platform sends control characters.
+        raise InvalidInput(f"{name} contains control characters (e.g. NUL)")
     return value
+
+
+def _printable(text: str) -> str:
+    return "".join(c for c in text if c.isprintable())
 
 
 def _new_annotator(study: Study, **ids) -> Annotator:
@@ -92,11 +109,17 @@ def start_session(*, study: Study, external_id: str = "", crowd_study_id: str = 
     """Open an annotator session and return (annotator, bearer token).
 
     The same non-empty ``external_id`` (e.g. PROLIFIC_PID) always returns the same annotator.
+    A session opened for a crowd id that already has one is allowed (a second tab or browser)
+    but flagged: ``Annotator.extra_sessions`` counts them, researchers see it. Both sessions
+    are the same annotator, so they share its open tasks (at most two), its history and its
+    quota: a second browser never gets more work than the first would have.
 
     Raises
     ------
     StudyNotLive
         The study is not live (draft, paused or closed).
+    CrowdIdRequired
+        The study requires a crowd id and none was given.
     QuotaExhausted
         This annotator already gave ``study.quota_per_annotator`` votes.
     InvalidInput
@@ -105,17 +128,26 @@ def start_session(*, study: Study, external_id: str = "", crowd_study_id: str = 
     external_id = _check_crowd_id("external_id", external_id)
     crowd_study_id = _check_crowd_id("study_id", crowd_study_id)
     crowd_session_id = _check_crowd_id("session_id", crowd_session_id)
+    if study.status == Study.Status.CLOSED and study.screen_out_code:
+        raise StudyNotLive(f"study {study.slug!r} is closed", screen_out_code=study.screen_out_code)
     if not study.is_live:
         raise StudyNotLive(f"study {study.slug!r} is {study.status}, not live")
+    if study.require_crowd_id and not external_id:
+        raise CrowdIdRequired("this study takes part only through its crowd platform: open it from the "
+                              "link there (it carries your PROLIFIC_PID)")
     with transaction.atomic():
         annotator = _find_or_create_annotator(study, external_id, crowd_study_id, crowd_session_id)
         quota = study.quota_per_annotator
         if quota is not None and annotator.regular_votes >= quota:
             raise QuotaExhausted(f"this annotator already gave the study's quota of {quota} votes")
         counters.ensure(study)
+        if external_id and AnnotatorSession.objects.filter(annotator=annotator).exists():
+            # A second browser (or someone else) with the same crowd id: flagged for the researcher.
+            # It shares the annotator's open tasks and quota, so it gets no extra work.
+            Annotator.objects.filter(id=annotator.id).update(extra_sessions=F("extra_sessions") + 1)
         token = new_token()
         AnnotatorSession.objects.create(annotator=annotator, token_sha256=hash_token(token),
-                                        user_agent=(user_agent or "")[:300])
+                                        user_agent=_printable(user_agent or "")[:300])
     return annotator, token
 
 
@@ -203,6 +235,8 @@ def next_task(*, annotator: Annotator, exclude: Iterable = (), fresh: bool = Fal
         ``exclude`` holds more than 5 ids.
     Busy
         Every free slot was being claimed by others, several times in a row (503).
+    TooManyOpenTasks
+        The annotator holds :data:`MAX_OPEN_TASKS` open tasks, all listed in ``exclude`` (409).
     """
     if not fresh:
         _refresh_state(annotator)
@@ -223,6 +257,9 @@ def next_task(*, annotator: Annotator, exclude: Iterable = (), fresh: bool = Fal
     quota = study.quota_per_annotator
     if quota is not None and annotator.regular_votes + sum(not a.attention_check for a in open_ones) >= quota:
         return None
+    if len(open_ones) >= MAX_OPEN_TASKS:
+        raise TooManyOpenTasks(f"{len(open_ones)} tasks are open already (the one shown and the one preloaded); "
+                               "vote on one of them first")
     if attention.check_due(annotator=annotator, open_ones=open_ones) and attention.draws_check(study):
         if not assigning.has_claimable(annotator):
             return None  # checks go between regular tasks, never after the last one
@@ -253,6 +290,32 @@ def _check_vote_input(study: Study, choice, response_ms) -> tuple[str, int]:
     if not 0 <= response_ms <= MAX_RESPONSE_MS:
         raise InvalidInput(f"response_ms={response_ms} is outside 0..{MAX_RESPONSE_MS}")
     return choice, round(response_ms)
+
+
+def _least_time(response_ms: int) -> timedelta:
+    """The least time since handing out that :func:`_check_timing` accepts for ``response_ms``."""
+    if not settings.QSCHED_RATE_LIMITS:
+        return timedelta(0)
+    return timedelta(milliseconds=max(settings.QSCHED_MIN_RESPONSE_MS, response_ms - CLOCK_SLACK_MS, 0))
+
+
+def _check_timing(response_ms: int, server_ms: int) -> None:
+    """Plausibility of a vote against the server's own clock (handed out -> voted); part of the
+    abuse limits, so off with ``QSCHED_RATE_LIMITS=off``.
+
+    The client's ``response_ms`` (from showing the images to the vote) cannot be longer than the
+    time since the server handed the task out (plus :data:`CLOCK_SLACK_MS`), and no one looks at
+    two images and decides in less than ``settings.QSCHED_MIN_RESPONSE_MS`` after the task was
+    handed out (a preloaded task was handed out well before it was shown).
+    """
+    if not settings.QSCHED_RATE_LIMITS:
+        return
+    if response_ms > server_ms + CLOCK_SLACK_MS:
+        raise InvalidInput(f"response_ms={response_ms} is longer than the {server_ms} ms since this task "
+                           "was handed out")
+    if server_ms < settings.QSCHED_MIN_RESPONSE_MS:
+        raise TooFast(f"voted {server_ms} ms after the task was handed out; the minimum is "
+                      f"{settings.QSCHED_MIN_RESPONSE_MS} ms")
 
 
 def _existing_vote(assignment: Assignment, choice: str) -> tuple[Vote, bool]:
@@ -287,6 +350,8 @@ def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms
         # Contract: a vote on an expired assignment is 410 and writes nothing; its
         # slot is (or will be, at the next claim's expiry sweep) handed out again.
         raise AssignmentExpired("this assignment expired; fetch the next task")
+    server_ms = max(0, int((now - assignment.issued_at).total_seconds() * 1000))
+    _check_timing(response_ms, server_ms)
     if not _take_slot(assignment):
         raise _Changed()
     left, right = assignment.left_image.system_id, assignment.right_image.system_id
@@ -295,10 +360,10 @@ def _record_once(annotator: Annotator, public_id: uuid.UUID, choice, response_ms
         assignment=assignment, study=study, annotator=annotator,
         comparison_id=assignment.work_item.comparison_id, criterion_id=assignment.work_item.criterion_id,
         system_left_id=left, system_right_id=right, choice=choice, winner_id=winner,
-        response_ms=response_ms, attention_check=assignment.attention_check,
+        response_ms=response_ms, server_ms=server_ms, attention_check=assignment.attention_check,
     )
     if assignment.attention_check:
-        if assignment.repeat_of_id is not None:
+        if assignment.repeat_of_id is not None or assignment.gold:
             attention.score_check(vote=vote, assignment=assignment)
         counted = {"check_votes": F("check_votes") + 1}
     else:
@@ -315,10 +380,11 @@ def _record_in_one_statement(annotator: Annotator, public_id: uuid.UUID, choice,
         choice, response_ms = _check_vote_input(annotator.study, choice, response_ms)
     except InvalidInput:
         return None  # refused by the general path, after the checks that come first there
+    now = timezone.now()
     with transaction.atomic() if connection.in_atomic_block else nullcontext():
         return statements.record_regular_vote(annotator, public_id=public_id, choice=choice,
-                                              response_ms=response_ms, now=timezone.now(),
-                                              voting_statuses=VOTING_STATUSES)
+                                              response_ms=response_ms, now=now, voting_statuses=VOTING_STATUSES,
+                                              issued_by=now - _least_time(response_ms))
 
 
 class _Changed(Exception):
@@ -358,23 +424,49 @@ def record_vote(*, annotator: Annotator, assignment_public_id, choice, response_
 
 
 def finish(*, annotator: Annotator) -> dict:
-    """Return {"done", "completion_code", "redirect_url"} once nothing is left for the annotator.
+    """Return {"done", "outcome", "completion_code", "redirect_url"} once nothing is left for the annotator.
+
+    Rules (what a code means: paid work, or a screen-out):
+
+    - ``outcome="completed"`` with the study's completion code and redirect: the annotator
+      reached their quota, or gave at least one regular vote and nothing is left for them
+      (the study filled or closed).
+    - ``outcome="screened_out"`` with the study's screen-out code and no redirect: the
+      annotator was excluded by quality control, or gave no regular vote and nothing is left
+      (they joined after the study filled or closed). Never a completion code for zero votes.
 
     Raises
     ------
     WorkRemaining
         The annotator still has tasks to do (open or claimable, within the quota).
+    StudyNotLive
+        The study is paused (its work may come back) and the quota is not reached.
     """
     _refresh_state(annotator)
     study = annotator.study
     done = annotator.regular_votes + annotator.check_votes
+    regular = annotator.regular_votes
+    quota = study.quota_per_annotator
+    if annotator.excluded:
+        return _screened_out(study, done)
+    if quota is not None and regular >= quota:
+        return _completed(study, done)
+    if study.status == Study.Status.PAUSED:
+        raise StudyNotLive(f"study {study.slug!r} is paused; come back to it later")
     if study.is_live:
         now = timezone.now()
         assigning.release_expired(now=now)
-        left = assigning.open_assignments(annotator, now=now).count()
-        quota = study.quota_per_annotator
-        if not annotator.excluded and (quota is None or annotator.regular_votes < quota):
-            left += assigning.claimable_count(annotator)
+        left = assigning.open_assignments(annotator, now=now).count() + assigning.claimable_count(annotator)
         if left:
             raise WorkRemaining(f"{left} tasks are still waiting for this annotator")
-    return {"done": done, "completion_code": study.completion_code, "redirect_url": study.redirect_url}
+    return _completed(study, done) if regular else _screened_out(study, done)
+
+
+def _completed(study: Study, done: int) -> dict:
+    return {"done": done, "outcome": "completed", "completion_code": study.completion_code,
+            "redirect_url": study.redirect_url}
+
+
+def _screened_out(study: Study, done: int) -> dict:
+    # No redirect: a crowd platform's redirect usually carries the completion code.
+    return {"done": done, "outcome": "screened_out", "completion_code": study.screen_out_code, "redirect_url": ""}

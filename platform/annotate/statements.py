@@ -94,11 +94,11 @@ WITH claimed AS (
     RETURNING id, comparison_id, criterion_id, reserved
 ), made AS (
     INSERT INTO {_q(Assignment)} (public_id, annotator_id, work_item_id, left_image_id, right_image_id,
-                                  status, attention_check, issued_at, expires_at)
+                                  status, attention_check, gold, issued_at, expires_at)
     SELECT %(public_id)s, %(annotator)s, claimed.id,
            CASE WHEN %(swap)s THEN c.image_b_id ELSE c.image_a_id END,
            CASE WHEN %(swap)s THEN c.image_a_id ELSE c.image_b_id END,
-           %(issued)s, false, %(now)s, %(expires_at)s
+           %(issued)s, false, false, %(now)s, %(expires_at)s
     FROM claimed JOIN {_q(Comparison)} c ON c.id = claimed.comparison_id
     RETURNING id, left_image_id, right_image_id
 ), filled AS (
@@ -136,9 +136,9 @@ def claim(annotator: Annotator, *, now, expires_at, swap: bool, candidate_sql: s
         counters.ensure(annotator.study)  # counted now, this claim included
     assignment = Assignment.from_db(connection.alias, [
         "id", "public_id", "annotator_id", "work_item_id", "left_image_id", "right_image_id", "status",
-        "attention_check", "repeat_of_id", "issued_at", "expires_at"], [
-        assignment_id, public_id, annotator.pk, item_id, left, right, Assignment.Status.ISSUED, False, None, now,
-        expires_at])
+        "attention_check", "repeat_of_id", "gold", "issued_at", "expires_at"], [
+        assignment_id, public_id, annotator.pk, item_id, left, right, Assignment.Status.ISSUED, False, None, False,
+        now, expires_at])
     assignment.annotator = annotator
     # The final SELECT saw the counters before this claim, which took one claimable item.
     return assignment, Shown(criterion, question, prompt), None if claimable is None else max(claimable - 1, 0)
@@ -149,18 +149,21 @@ WITH taken AS (
     UPDATE {assignments} a SET status = %(voted)s
     FROM {items} w, {studies} st
     WHERE a.public_id = %(public_id)s AND a.annotator_id = %(annotator)s AND a.status = %(issued)s
-      AND NOT a.attention_check AND a.expires_at > %(now)s
+      AND NOT a.attention_check AND a.expires_at > %(now)s AND a.issued_at <= %(issued_by)s
       AND w.id = a.work_item_id AND st.id = w.study_id AND st.status = ANY(%(voting)s)
-    RETURNING a.id, a.work_item_id, w.comparison_id, w.criterion_id, w.study_id, a.left_image_id, a.right_image_id
+    RETURNING a.id, a.work_item_id, w.comparison_id, w.criterion_id, w.study_id, a.left_image_id, a.right_image_id,
+              a.issued_at
 ), cast_vote AS (
     INSERT INTO {votes} (public_id, assignment_id, study_id, annotator_id, comparison_id, criterion_id,
-                         system_left_id, system_right_id, choice, winner_id, response_ms, attention_check,
-                         created_at)
+                         system_left_id, system_right_id, choice, winner_id, response_ms, server_ms,
+                         attention_check, created_at)
     SELECT %(vote_id)s, t.id, t.study_id, %(annotator)s, t.comparison_id, t.criterion_id, l.system_id, r.system_id,
            %(choice)s::varchar, CASE %(choice)s::varchar WHEN 'left' THEN l.system_id WHEN 'right' THEN r.system_id END,
-           %(response_ms)s, false, %(now)s
+           %(response_ms)s, GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(now)s - t.issued_at)) * 1000))::integer,
+           false, %(now)s
     FROM taken t JOIN {images} l ON l.id = t.left_image_id JOIN {images} r ON r.id = t.right_image_id
-    RETURNING id, assignment_id, study_id, comparison_id, criterion_id, system_left_id, system_right_id, winner_id
+    RETURNING id, assignment_id, study_id, comparison_id, criterion_id, system_left_id, system_right_id, winner_id,
+              server_ms
 ), counted AS (
     UPDATE {items} SET votes = votes + 1 WHERE id = (SELECT work_item_id FROM taken)
     RETURNING id
@@ -170,18 +173,20 @@ WITH taken AS (
     RETURNING id
 )
 SELECT v.id, v.assignment_id, v.study_id, v.comparison_id, v.criterion_id, v.system_left_id, v.system_right_id,
-       v.winner_id, (SELECT COUNT(*) FROM counted) + (SELECT COUNT(*) FROM seen)
+       v.winner_id, (SELECT COUNT(*) FROM counted) + (SELECT COUNT(*) FROM seen), v.server_ms
 FROM cast_vote v"""
 
 
 def record_regular_vote(annotator: Annotator, *, public_id: uuid.UUID, choice: str, response_ms: int,
-                        now, voting_statuses) -> Vote | None:
+                        now, voting_statuses, issued_by) -> Vote | None:
     """Record a valid vote on an open, unexpired regular assignment of ``annotator``, in one statement.
 
     Marks the assignment voted, inserts the vote (systems as shown, the winner), adds one to
     the item's votes and to the annotator's regular votes. Returns None, writing nothing, when
     the assignment is anything else (not theirs, voted, expired, a check, the study not taking
-    votes): the caller then takes the general path, which tells which.
+    votes, handed out after ``issued_by``: the timing rules of ``annotate.services``): the
+    caller then takes the general path, which tells which. Stores ``server_ms``, the server's
+    own time from handing the task out to this vote.
     """
     sql = _VOTE_SQL.format(assignments=_q(Assignment), items=_q(WorkItem), studies=_q(Study), votes=_q(Vote),
                            images=_q(Image), annotators=_q(Annotator))
@@ -190,18 +195,18 @@ def record_regular_vote(annotator: Annotator, *, public_id: uuid.UUID, choice: s
         cursor.execute(sql, {"voted": Assignment.Status.VOTED, "issued": Assignment.Status.ISSUED,
                              "public_id": public_id, "annotator": annotator.pk, "now": now,
                              "voting": list(voting_statuses), "vote_id": vote_id, "choice": choice,
-                             "response_ms": response_ms})
+                             "response_ms": response_ms, "issued_by": issued_by})
         row = cursor.fetchone()
     if row is None:
         return None
-    (pk, assignment_id, study_id, comparison_id, criterion_id, left, right, winner, updated) = row
+    (pk, assignment_id, study_id, comparison_id, criterion_id, left, right, winner, updated, server_ms) = row
     if updated != 2:  # both counters rows must have changed with the vote
         raise RuntimeError(f"vote {vote_id}: the item or annotator counter was not updated")
     vote = Vote.from_db(connection.alias, [
         "id", "public_id", "assignment_id", "study_id", "annotator_id", "comparison_id", "criterion_id",
-        "system_left_id", "system_right_id", "choice", "winner_id", "response_ms", "attention_check",
+        "system_left_id", "system_right_id", "choice", "winner_id", "response_ms", "server_ms", "attention_check",
         "check_passed", "created_at"], [
         pk, vote_id, assignment_id, study_id, annotator.pk, comparison_id, criterion_id, left, right, choice,
-        winner, response_ms, False, None, now])
+        winner, response_ms, server_ms, False, None, now])
     vote.annotator = annotator
     return vote

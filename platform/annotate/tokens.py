@@ -25,7 +25,7 @@ ANNOTATOR_FIELDS = _in_model_order(Annotator, {
 STUDY_FIELDS = _in_model_order(Study, {
     "id", "slug", "status", "votes_per_pair", "allow_ties", "quota_per_annotator", "assignment_timeout_s",
     "attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks", "completion_code",
-    "redirect_url"})
+    "redirect_url", "screen_out_code", "gold_pairs"})
 _BOOLEANS = {"excluded", "allow_ties"}  # SQLite returns 0/1
 
 

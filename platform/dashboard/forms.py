@@ -19,7 +19,10 @@ class StudyCreateForm(forms.Form):
     bundle = forms.FileField(help_text="A .zip of a bundle directory: manifest.json plus the images it names.")
     slug = forms.SlugField(max_length=64, help_text="Short id used in links, e.g. sdxl-turbo-w4a8.")
     name = forms.CharField(max_length=200, required=False,
-                           help_text="Shown to researchers; defaults to the bundle name.")
+                           help_text="Shown to researchers only; defaults to the bundle name.")
+    public_title = forms.CharField(max_length=200, required=False, label="Title for annotators",
+                                   help_text="Shown on the voting page; empty means \"Image comparison study\". "
+                                             "Never name the systems here.")
     use_overall = forms.BooleanField(required=False, initial=True, label="Overall preference")
     question_overall = forms.CharField(max_length=300, required=False)
     use_alignment = forms.BooleanField(required=False, label="Prompt alignment")
@@ -55,6 +58,13 @@ class StudyCreateForm(forms.Form):
     completion_code = forms.CharField(max_length=64, required=False, help_text="Shown at the end, e.g. for Prolific.")
     redirect_url = forms.URLField(required=False, assume_scheme="https", label="Redirect URL",
                                   help_text="Where annotators go when done.")
+    screen_out_code = forms.CharField(
+        max_length=64, required=False, label="Screen-out code",
+        help_text="Shown instead of the completion code to annotators excluded by quality control "
+                  "and to those who joined when nothing was left.")
+    require_crowd_id = forms.BooleanField(
+        required=False, label="Require a crowd id",
+        help_text="Refuse annotators whose link carries no PROLIFIC_PID.")
     launch = forms.BooleanField(required=False, label="Launch right away",
                                 help_text="Otherwise the study stays a draft until you launch it.")
 
@@ -112,7 +122,8 @@ class StudyCreateForm(forms.Form):
         data = self.cleaned_data
         names = ("slug", "name", "votes_per_pair", "allow_ties", "quota_per_annotator", "assignment_timeout_s",
                  "instructions", "consent_text", "completion_code", "redirect_url", "launch", "criteria",
-                 "attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks")
+                 "attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks",
+                 "public_title", "screen_out_code", "require_crowd_id")
         options = {name: data[name] for name in names}
         for name in QUALITY_FIELDS:  # left empty: the field's initial value
             if options[name] is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, read_or_create_secret_key
+from .env import env_bool, env_int, env_list, env_rate, read_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parents[2]  # the repository root
 VAR_DIR = Path(os.environ.get("QSCHED_VAR_DIR", BASE_DIR / "var"))
@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "qsched_platform.api_errors.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -143,6 +144,10 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Uploads: bundles arrive as zip files; refuse anything larger than this.
 QSCHED_MAX_BUNDLE_BYTES = env_int("QSCHED_MAX_BUNDLE_BYTES", 512 * 1024 * 1024, minimum=1)
+# Bundle limits checked before reading: pixels per image (from the header, before decoding)
+# and the manifest's size.
+QSCHED_MAX_IMAGE_PIXELS = env_int("QSCHED_MAX_IMAGE_PIXELS", 4096 * 4096, minimum=1)
+QSCHED_MAX_MANIFEST_BYTES = env_int("QSCHED_MAX_MANIFEST_BYTES", 32 * 1024 * 1024, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -152,7 +157,29 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+    # JSON bodies nested too deeply are a 400, not a 500; every refusal is {"detail", "code"}.
+    "DEFAULT_PARSER_CLASSES": [
+        "qsched_platform.api_errors.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "qsched_platform.api_errors.exception_handler",
 }
+
+# Abuse limits on the annotator API (annotate.throttles; contract section 5). DRF throttling
+# keeps its counters in Django's cache: use a shared cache (Redis) when several processes serve.
+QSCHED_RATE_LIMITS = env_bool("QSCHED_RATE_LIMITS", True)
+QSCHED_TRUSTED_PROXIES = env_list("QSCHED_TRUSTED_PROXIES", [])
+QSCHED_RATES = {
+    "session_ip": env_rate("QSCHED_RATE_SESSIONS_PER_IP", "30/hour"),
+    "session_crowd_id": env_rate("QSCHED_RATE_SESSIONS_PER_CROWD_ID", "10/hour"),
+    "call_ip": env_rate("QSCHED_RATE_CALLS_PER_IP", "1200/min"),
+    "call_session": env_rate("QSCHED_RATE_CALLS_PER_SESSION", "120/min"),
+}
+# With the limits on, a vote sooner than this after its task was handed out is refused (server clock).
+QSCHED_MIN_RESPONSE_MS = env_int("QSCHED_MIN_RESPONSE_MS", 250, minimum=0)
+# An image link keeps working this long after its task was voted on or expired or the study closed.
+QSCHED_IMAGE_LINK_GRACE_S = env_int("QSCHED_IMAGE_LINK_GRACE_S", 60, minimum=0)
 
 # Celery: the embedded default broker is kombu's filesystem transport (no server).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

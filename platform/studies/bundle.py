@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from django.conf import settings
 from PIL import Image as PILImage
 from tqdm import tqdm
 
@@ -30,7 +31,9 @@ IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 MAX_SEED = 2**63 - 1
 MAX_LABEL = 200
 MAX_NAME = 200
-MAX_IMAGE_PIXELS = 64_000_000
+#: Defaults of the settings ``QSCHED_MAX_IMAGE_PIXELS`` and ``QSCHED_MAX_MANIFEST_BYTES``.
+MAX_IMAGE_PIXELS = 4096 * 4096
+MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 
 
 class BundleError(StudyError):
@@ -145,6 +148,11 @@ def _read_manifest(root: Path) -> dict:
     if not path.is_file():
         raise BundleError("manifest.json", "", "not found in the bundle directory")
     _inside(root, path, "manifest.json", "")
+    limit = getattr(settings, "QSCHED_MAX_MANIFEST_BYTES", MAX_MANIFEST_BYTES)
+    size = path.stat().st_size
+    if size > limit:
+        raise BundleError("manifest.json", "", f"is {size} bytes, over the limit of {limit} bytes "
+                                               "(QSCHED_MAX_MANIFEST_BYTES)")
     try:
         manifest = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -152,6 +160,8 @@ def _read_manifest(root: Path) -> dict:
     except json.JSONDecodeError as exc:
         problem = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         raise BundleError("manifest.json", "", problem) from None
+    except RecursionError:
+        raise BundleError("manifest.json", "", "JSON nested too deeply") from None
     if not isinstance(manifest, dict):
         raise BundleError("manifest.json", "", f"must be a JSON object, not {_kind(manifest)}")
     fmt = manifest.get("format")
@@ -327,13 +337,16 @@ def _check_sha(entry: dict, where: str, digest: str) -> None:
 
 
 def _decode(data: bytes, where: str, rel: str) -> str:
+    limit = getattr(settings, "QSCHED_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS)
     try:
+        # open() reads the header only: the size is checked before any pixel is decoded.
         with PILImage.open(io.BytesIO(data)) as img:
             fmt = img.format
             if fmt not in IMAGE_FORMATS:
                 raise BundleError(where, "path", f"{rel!r} is {fmt}; only PNG, JPEG and WebP are supported")
-            if img.width * img.height > MAX_IMAGE_PIXELS:
-                raise BundleError(where, "path", f"{rel!r} is {img.width}x{img.height}, over {MAX_IMAGE_PIXELS} pixels")
+            if img.width * img.height > limit:
+                raise BundleError(where, "path", f"{rel!r} is {img.width}x{img.height}, over the limit of "
+                                                 f"{limit} pixels (QSCHED_MAX_IMAGE_PIXELS)")
             img.load()
     except BundleError:
         raise

@@ -2,6 +2,10 @@
 
 Rows are read with ``QuerySet.values(...).iterator()`` so memory stays flat for large
 studies; Parquet is written in row groups of :data:`BATCH_ROWS`.
+
+CSV only: a text cell that begins with ``= + - @``, a tab or a carriage return gets a
+leading ``'`` (:func:`csv_safe`), so a spreadsheet never runs a crowd id such as
+``=HYPERLINK(...)`` as a formula. JSON Lines and Parquet keep values as they are.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ VOTE_COLUMNS = (
     "choice", "winner", "response_ms", "created_at", "attention_check", "annotator_excluded",
 )
 BATCH_ROWS = 5000
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 EXPORT_FORMATS = {
@@ -40,12 +46,17 @@ _FIELDS = ("public_id", "criterion__key", "annotator__pseudonym", "annotator__ex
 def iter_vote_rows(study, *, reveal_external_ids: bool = False) -> Iterator[dict]:
     """Yield one dict per vote of ``study`` with exactly :data:`VOTE_COLUMNS`, oldest first.
 
+    Every regular vote and repeated-pair check, excluded annotators' too
+    (``annotator_excluded``); gold checks are left out (both sides are one system).
+
     ``annotator`` is the study pseudonym; with ``reveal_external_ids`` it is the crowd-platform
     id (e.g. PROLIFIC_PID) where one was given. ``created_at`` is ISO 8601 in UTC.
     """
     from annotate.models import Vote
 
-    rows = Vote.objects.filter(study=study).order_by("created_at", "id").values_list(*_FIELDS)
+    # Gold checks compare an image with a degraded copy of itself, not two systems: not exported.
+    rows = (Vote.objects.filter(study=study).exclude(assignment__gold=True)
+            .order_by("created_at", "id").values_list(*_FIELDS))
     for (vote_id, criterion, pseudonym, external_id, prompt, seed, left, right, choice, winner, response_ms,
          created_at, attention_check, excluded) in rows.iterator(chunk_size=2000):
         yield {
@@ -155,7 +166,8 @@ def _text_chunks(rows: Iterator[dict], fmt: str) -> Iterator[tuple[bytes, int]]:
     n = 0
     for row in rows:
         if writer is not None:
-            writer.writerow({**row, "attention_check": _csv_bool(row["attention_check"]),
+            writer.writerow({**{key: csv_safe(value) for key, value in row.items()},
+                             "attention_check": _csv_bool(row["attention_check"]),
                              "annotator_excluded": _csv_bool(row["annotator_excluded"])})
         else:
             buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -167,6 +179,13 @@ def _text_chunks(rows: Iterator[dict], fmt: str) -> Iterator[tuple[bytes, int]]:
     tail = buffer.getvalue()
     if tail or n == 0:
         yield tail.encode("utf-8"), n % 1000
+
+
+def csv_safe(value):
+    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _csv_bool(value: bool) -> str:

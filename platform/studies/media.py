@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from tqdm import tqdm
 
@@ -29,6 +30,12 @@ class CopiedFiles:
         self.names.append(stored)
         return stored
 
+    def save(self, data: bytes, name: str) -> str:
+        """Store ``data`` under ``name`` (or a free variant of it) and return the stored name."""
+        stored = self.storage.save(name, ContentFile(data, name=Path(name).name))
+        self.names.append(stored)
+        return stored
+
     def delete(self) -> None:
         """Remove every file this import stored, and the study folders left empty."""
         folders = set()
@@ -36,7 +43,7 @@ class CopiedFiles:
             self.storage.delete(name)
             folders.add(str(Path(name).parent))
         self.names.clear()
-        for folder in folders:
+        for folder in sorted(folders, key=len, reverse=True):  # originals/ before its parent
             _remove_empty_dir(self.storage, folder)
 
 

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+#: What annotators see when a study has no public title: says nothing about the systems.
+DEFAULT_PUBLIC_TITLE = "Image comparison study"
 ID_VALIDATOR = RegexValidator(r"^[A-Za-z0-9._-]{1,64}$", "ids are 1-64 characters of A-Z a-z 0-9 . _ -")
 
 
@@ -17,7 +19,11 @@ class Study(models.Model):
         CLOSED = "closed", "Closed"
 
     slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, help_text="internal: shown to researchers only")
+    public_title = models.CharField(
+        max_length=200, blank=True,
+        help_text=f"what annotators see as the study's title; empty = {DEFAULT_PUBLIC_TITLE!r}",
+    )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_studies")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="member_studies")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -38,6 +44,14 @@ class Study(models.Model):
     consent_text = models.TextField(blank=True)
     completion_code = models.CharField(max_length=64, blank=True)
     redirect_url = models.URLField(blank=True)
+    screen_out_code = models.CharField(
+        max_length=64, blank=True,
+        help_text="given instead of the completion code to excluded annotators and to those who joined "
+                  "when nothing was left for them (Prolific's screen-out convention)",
+    )
+    require_crowd_id = models.BooleanField(
+        default=False, help_text="refuse anonymous joins: the link must carry a crowd id (PROLIFIC_PID)",
+    )
 
     # Quality control (annotate.attention): repeated-pair attention checks.
     attention_check_rate = models.FloatField(
@@ -49,11 +63,19 @@ class Study(models.Model):
         default=3, validators=[MinValueValidator(1)],
         help_text="regular votes an annotator gives before the first check",
     )
+    gold_pairs = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(500)],
+        help_text="gold checks made at import (24 unless asked otherwise): images paired with a degraded "
+                  "copy of themselves (a known right answer); 0 = none",
+    )
     exclude_after_failed_checks = models.PositiveSmallIntegerField(
         default=2, help_text="failed checks at which an annotator is excluded; 0 = never automatically",
     )
 
     bundle_name = models.CharField(max_length=200, blank=True)
+    import_warnings = models.JSONField(
+        default=list, blank=True, help_text="the import report's warnings (e.g. file size predicts the system)",
+    )
     manifest = models.JSONField(default=dict, blank=True, help_text="the bundle manifest as imported")
 
     # Filled by a Celery task (studies.tasks.refresh_progress), never in a request.
@@ -76,6 +98,11 @@ class Study(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status == self.Status.LIVE
+
+    @property
+    def annotator_title(self) -> str:
+        """The title annotators see: the public title, or a neutral default (never ``name``)."""
+        return self.public_title or DEFAULT_PUBLIC_TITLE
 
 
 #: Study fields that can be large (the bundle manifest is megabytes for a big bundle): requests
@@ -130,26 +157,52 @@ def image_upload_path(instance: "Image", filename: str) -> str:
     return f"studies/{instance.study.slug}/{instance.public_id.hex}{_suffix(filename)}"
 
 
+def original_upload_path(instance: "Image", filename: str) -> str:
+    # The bundle's own file, kept for researchers; never served to annotators.
+    return f"studies/{instance.study.slug}/originals/{instance.public_id.hex}{_suffix(filename)}"
+
+
 def _suffix(filename: str) -> str:
     dot = filename.rfind(".")
     return filename[dot:].lower() if dot >= 0 else ""
 
 
+class BundleImageManager(models.Manager):
+    """The bundle's own images; the gold copies the platform made (``degraded_from`` set) are left out."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(degraded_from__isnull=True)
+
+
 class Image(models.Model):
+    """An image of the bundle (re-encoded for serving, original kept), or a gold copy the platform
+    made of one (``degraded_from`` set): ``Image.objects`` and ``study.images`` list the bundle's
+    only, ``Image.with_gold_copies`` both."""
+
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="images")
     system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="images")
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="images")
     seed = models.BigIntegerField()
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # What annotators are served: re-encoded at import (studies.reencode), one format, no metadata.
     file = models.FileField(upload_to=image_upload_path, max_length=300)
+    original = models.FileField(upload_to=original_upload_path, max_length=300, blank=True,
+                                help_text="the bundle's file as imported (researchers only)")
     bundle_path = models.CharField(max_length=500, help_text="path inside the bundle")
-    sha256 = models.CharField(max_length=64, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="of the original file")
     metrics = models.JSONField(default=dict, blank=True)
+    # Gold checks: a visibly degraded copy of this image, made by the platform at import.
+    degraded_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
+                                      related_name="degraded_copies")
+
+    objects = BundleImageManager()
+    with_gold_copies = models.Manager()
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["system", "prompt", "seed"], name="image_unique_system_prompt_seed")
+            models.UniqueConstraint(fields=["system", "prompt", "seed"], condition=models.Q(degraded_from__isnull=True),
+                                    name="image_unique_system_prompt_seed")
         ]
 
     def __str__(self) -> str:

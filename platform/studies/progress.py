@@ -28,7 +28,8 @@ def compute_progress(study: Study) -> dict:
         criterion, with its question), ``annotators_total`` (annotators who joined),
         ``annotators_active`` (voted in the last 10 minutes), ``pair_table`` (per criterion and
         system pair a/b as listed in the bundle: a_wins, b_wins, ties) and ``computed_at``.
-        ``collected`` counts the regular votes that fill the target (from any annotator;
+        ``collected`` counts the valid votes that fill the target: regular votes of annotators
+        not excluded (an exclusion re-opens the excluded annotator's slots, ``annotate.recollect``;
         attention checks are counted apart in ``attention_checks``). The pair table counts
         only votes that are not attention checks, from annotators not excluded (contract
         section 3).
@@ -39,7 +40,7 @@ def compute_progress(study: Study) -> dict:
     k = study.votes_per_pair
     items = dict(WorkItem.objects.filter(study=study).values("criterion").annotate(n=Count("id"))
                  .values_list("criterion", "n"))
-    votes = dict(Vote.objects.filter(study=study, attention_check=False).values("criterion")
+    votes = dict(Vote.objects.filter(study=study, attention_check=False, annotator__excluded=False).values("criterion")
                  .annotate(n=Count("id")).values_list("criterion", "n"))
     by_criterion = [{"criterion": c.key, "question": c.question, "collected": votes.get(c.id, 0),
                      "target": items.get(c.id, 0) * k}

@@ -5,6 +5,7 @@ API, management commands) only translate :class:`StudyError` into messages.
 """
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -18,7 +19,10 @@ from . import counters
 from .bundle import BundleError, BundleSpec, load_bundle
 from .errors import MembershipError, StudyError, StudyStateError
 from .media import CopiedFiles
-from .models import Comparison, Criterion, Image, Prompt, Study, System, WorkItem, image_upload_path
+from .models import (Comparison, Criterion, Image, Prompt, Study, System, WorkItem, image_upload_path,
+                     original_upload_path)
+from .reencode import SERVED_SUFFIX, degraded_png, served_png
+from .size_leak import size_warnings
 from .tasks import request_progress_refresh
 
 __all__ = ["DEFAULT_QUESTIONS", "BundleError", "MembershipError", "StudyError", "StudyStateError",
@@ -48,7 +52,9 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
                              completion_code: str = "", redirect_url: str = "", launch: bool = False,
                              progress: bool = False, attention_check_rate: float = 0.1,
                              attention_min_votes_before_check: int = 3,
-                             exclude_after_failed_checks: int = 2) -> Study:
+                             exclude_after_failed_checks: int = 2, public_title: str = "",
+                             screen_out_code: str = "", require_crowd_id: bool = False,
+                             gold_pairs: int = 24) -> Study:
     """Validate a bundle directory and import it as a new study, all or nothing.
 
     Parameters
@@ -75,13 +81,25 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
         Regular votes an annotator gives before the first check (at least 1).
     exclude_after_failed_checks : int
         Failed checks at which an annotator is excluded; 0 = never automatically.
+    public_title : str
+        The title annotators see (empty: a neutral default); ``name`` stays internal.
+    screen_out_code : str
+        Given instead of ``completion_code`` to excluded annotators and to joins that find
+        nothing left to do.
+    require_crowd_id : bool
+        Refuse annotators who join without a crowd id (``PROLIFIC_PID``).
+    gold_pairs : int
+        0-500: images (drawn at random among those in a comparison) that get a visibly degraded
+        copy for gold checks (``annotate.attention``); 0 = no gold checks.
 
     Other parameters are stored on :class:`~studies.models.Study` as they are.
 
     Returns
     -------
     Study
-        With systems, prompts, images (files copied under MEDIA_ROOT with opaque names),
+        With systems, prompts, images (each re-encoded as a bare PNG under an opaque name, the
+        original kept beside it; see ``studies.reencode``), ``import_warnings`` (e.g. file size
+        predicts the system, see ``studies.size_leak``),
         one comparison per (listed pair, prompt, seed) and one work item per
         (comparison, criterion).
 
@@ -94,7 +112,10 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
     """
     options = _clean_options(slug=slug, owner=owner, name=name, votes_per_pair=votes_per_pair,
                              quota_per_annotator=quota_per_annotator, assignment_timeout_s=assignment_timeout_s,
-                             completion_code=completion_code, redirect_url=redirect_url)
+                             completion_code=completion_code, redirect_url=redirect_url,
+                             public_title=public_title, screen_out_code=screen_out_code)
+    options["require_crowd_id"] = bool(require_crowd_id)
+    options["gold_pairs"] = _int(gold_pairs, "gold_pairs", 0, 500)
     options.update(_clean_quality_options(attention_check_rate, attention_min_votes_before_check,
                                           exclude_after_failed_checks))
     criteria = _clean_criteria(criteria)
@@ -102,12 +123,15 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
     copied = CopiedFiles()
     try:
         # Files first, outside the transaction, so the database is locked only for the inserts.
-        stored = _copy_images(slug, spec, copied, progress)
+        gold = _gold_sources(spec, options["gold_pairs"])
+        options["gold_pairs"] = len(gold)
+        stored = _copy_images(slug, spec, copied, progress, gold)
+        sizes = {(item.system, item.prompt, item.seed): row[3] for item, row in zip(spec.images, stored)}
         with transaction.atomic():
             study = Study.objects.create(
                 **{**options, "name": options["name"] or spec.name}, allow_ties=bool(allow_ties),
                 instructions=instructions or "", consent_text=consent_text or "",
-                bundle_name=spec.name, manifest=spec.manifest,
+                bundle_name=spec.name, manifest=spec.manifest, import_warnings=size_warnings(sizes),
                 status=Study.Status.LIVE if launch else Study.Status.DRAFT,
                 launched_at=timezone.now() if launch else None,
             )
@@ -233,13 +257,32 @@ def remove_member(*, study: Study, username: str, by):
 
 # -- helpers ----------------------------------------------------------------------------------
 
-def _copy_images(slug: str, spec: BundleSpec, copied: CopiedFiles, progress: bool) -> list[tuple]:
-    """Copy every image to its opaque storage name; return (public_id, stored name) per spec.images entry."""
+def _gold_sources(spec: BundleSpec, n: int) -> set[int]:
+    """Indices into spec.images of ``n`` images (at random, among those in a comparison) for gold checks."""
+    compared = {id(c.image_a) for c in spec.comparisons} | {id(c.image_b) for c in spec.comparisons}
+    candidates = [i for i, item in enumerate(spec.images) if id(item) in compared]
+    return set(random.SystemRandom().sample(candidates, min(n, len(candidates))))
+
+
+def _copy_images(slug: str, spec: BundleSpec, copied: CopiedFiles, progress: bool, gold: set[int]) -> list[tuple]:
+    """Store every image twice under opaque names: re-encoded for annotators, and as imported;
+    images in ``gold`` also get a degraded copy.
+
+    Returns (public_id, served name, original name, served size in bytes, degraded copy as
+    (public_id, name) or None) per spec.images entry.
+    """
     placeholder = Study(slug=slug)
     stored = []
-    for item in copied.iterate(spec.images, progress):
+    for index, item in enumerate(copied.iterate(spec.images, progress)):
         image = Image(study=placeholder)  # draws a fresh public_id
-        stored.append((image.public_id, copied.copy(item.file, image_upload_path(image, item.suffix))))
+        served = served_png(item.file.read_bytes())
+        served_name = copied.save(served, image_upload_path(image, SERVED_SUFFIX))
+        original_name = copied.copy(item.file, original_upload_path(image, item.suffix))
+        degraded = None
+        if index in gold:
+            copy = Image(study=placeholder)
+            degraded = (copy.public_id, copied.save(degraded_png(served), image_upload_path(copy, SERVED_SUFFIX)))
+        stored.append((image.public_id, served_name, original_name, len(served), degraded))
     return stored
 
 
@@ -250,14 +293,24 @@ def _import_spec(study: Study, spec: BundleSpec, criteria: list[dict], stored: l
         [System(study=study, key=s.key, label=s.label, metrics=s.metrics, config=s.config) for s in spec.systems])}
     prompts = {p.key: p for p in Prompt.objects.bulk_create(
         [Prompt(study=study, key=p.key, text=p.text) for p in spec.prompts])}
-    images = []
-    for item, (public_id, name) in zip(spec.images, stored, strict=True):
+    images, copies = [], []
+    for item, (public_id, served_name, original_name, _, degraded) in zip(spec.images, stored, strict=True):
         image = Image(study=study, system=systems[item.system], prompt=prompts[item.prompt], seed=item.seed,
                       public_id=public_id, bundle_path=item.path, sha256=item.sha256, metrics=item.metrics)
-        image.file.name = name
+        image.file.name = served_name
+        image.original.name = original_name
         images.append(image)
+        if degraded is not None:
+            copies.append((image, degraded))
     Image.objects.bulk_create(images, batch_size=500)
     image_ids = dict(Image.objects.filter(study=study).values_list("public_id", "id"))
+    gold_copies = []
+    for source, (public_id, name) in copies:
+        copy = Image(study=study, system=source.system, prompt=source.prompt, seed=source.seed, public_id=public_id,
+                     bundle_path=source.bundle_path, degraded_from_id=image_ids[source.public_id])
+        copy.file.name = name
+        gold_copies.append(copy)
+    Image.objects.bulk_create(gold_copies, batch_size=500)
     by_spec = {(i.system.key, i.prompt.key, i.seed): image_ids[i.public_id] for i in images}
     Comparison.objects.bulk_create([
         Comparison(study=study, prompt=prompts[c.prompt], seed=c.seed,
@@ -273,7 +326,7 @@ def _import_spec(study: Study, spec: BundleSpec, criteria: list[dict], stored: l
 
 
 def _clean_options(*, slug, owner, name, votes_per_pair, quota_per_annotator, assignment_timeout_s,
-                   completion_code, redirect_url) -> dict:
+                   completion_code, redirect_url, public_title="", screen_out_code="") -> dict:
     if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
         raise StudyError(f"slug: {slug!r} must be 1-64 characters of A-Z a-z 0-9 - _")
     if Study.objects.filter(slug=slug).exists():
@@ -286,9 +339,13 @@ def _clean_options(*, slug, owner, name, votes_per_pair, quota_per_annotator, as
     k = _int(votes_per_pair, "votes_per_pair", 1, 100)
     quota = None if quota_per_annotator in (None, "") else _int(quota_per_annotator, "quota_per_annotator", 1, None)
     timeout = _int(assignment_timeout_s, "assignment_timeout_s", 10, None)
-    completion_code = (completion_code or "").strip()
-    if len(completion_code) > 64:
-        raise StudyError(f"completion_code: at most 64 characters, got {len(completion_code)}")
+    public_title = (public_title or "").strip()
+    if len(public_title) > 200:
+        raise StudyError(f"public_title: at most 200 characters, got {len(public_title)}")
+    completion_code = _code(completion_code, "completion_code")
+    screen_out_code = _code(screen_out_code, "screen_out_code")
+    if screen_out_code and screen_out_code == completion_code:
+        raise StudyError("screen_out_code: must differ from the completion code")
     redirect_url = (redirect_url or "").strip()
     if redirect_url:
         try:
@@ -296,7 +353,15 @@ def _clean_options(*, slug, owner, name, votes_per_pair, quota_per_annotator, as
         except ValidationError:
             raise StudyError(f"redirect_url: {redirect_url!r} is not an http(s) URL") from None
     return {"slug": slug, "owner": owner, "name": name, "votes_per_pair": k, "quota_per_annotator": quota,
-            "assignment_timeout_s": timeout, "completion_code": completion_code, "redirect_url": redirect_url}
+            "assignment_timeout_s": timeout, "completion_code": completion_code, "redirect_url": redirect_url,
+            "public_title": public_title, "screen_out_code": screen_out_code}
+
+
+def _code(value, name: str) -> str:
+    value = (value or "").strip()
+    if len(value) > 64:
+        raise StudyError(f"{name}: at most 64 characters, got {len(value)}")
+    return value
 
 
 def _clean_criteria(criteria) -> list[dict]:

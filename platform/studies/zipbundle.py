@@ -14,6 +14,10 @@ from .bundle import BundleError
 
 IGNORED_PREFIXES = ("__MACOSX/",)
 CHUNK = 1024 * 1024
+#: A member that unpacks to more than this many times its packed size (and over BOMB_MIN_BYTES)
+#: is a decompression bomb: images are compressed already, and JSON packs ~10:1.
+MAX_COMPRESSION_RATIO = 100
+BOMB_MIN_BYTES = 1024 * 1024
 
 
 @contextlib.contextmanager
@@ -27,7 +31,8 @@ def extracted_bundle(upload):
     ------
     BundleError
         Larger than ``settings.QSCHED_MAX_BUNDLE_BYTES`` (compressed or uncompressed), not a zip,
-        a member name that is absolute or contains ``..``, a link, or no manifest.json.
+        a member name that is absolute or contains ``..``, a link, a member packed more than
+        :data:`MAX_COMPRESSION_RATIO` to 1 (a decompression bomb), or no manifest.json.
     """
     limit = settings.QSCHED_MAX_BUNDLE_BYTES
     size = _size(upload)
@@ -85,6 +90,9 @@ def _checked_members(archive: zipfile.ZipFile, limit: int) -> list[tuple[zipfile
         total += info.file_size
         if total > limit:
             raise BundleError("upload", "size", f"the unpacked bundle is over the limit of {limit} bytes")
+        if info.file_size > BOMB_MIN_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise BundleError(where, "size", f"unpacks {info.compress_size} bytes into {info.file_size}: "
+                                             f"over {MAX_COMPRESSION_RATIO}:1, refused as a decompression bomb")
         members.append((info, rel))
     return members
 

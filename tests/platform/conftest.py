@@ -111,3 +111,16 @@ def _no_attention_checks_unless_asked(monkeypatch):
     deterministic, so the draw never fires unless a test installs its own ``annotate.attention._rng``
     (see test_attention_checks.py)."""
     monkeypatch.setattr("annotate.attention._rng", _NeverCheckRng())
+
+
+# -- added for abuse limits (annotate.throttles) --
+
+@pytest.fixture(autouse=True)
+def _rate_limits_off_unless_asked(settings):
+    """Abuse limits are on by default (settings); tests that are not about them open many
+    sessions from one address, so they run without. Tests of the limits turn them on
+    (test_abuse_limits.py) and start from an empty cache."""
+    from django.core.cache import cache
+
+    settings.QSCHED_RATE_LIMITS = False
+    cache.clear()

@@ -29,8 +29,8 @@ def _wait_for(predicate, what, timeout_s=30.0):
 
 
 def _shown_assignment(page) -> tuple[Assignment, str]:
-    """The assignment on screen, read back from the left image's signed link."""
-    public_id, side = read_image_link(page.get_attribute("#left-frame img", "src").rsplit("/", 1)[1])
+    """The assignment on screen, read back from the link its left image was fetched from."""
+    public_id, side = read_image_link(page.get_attribute("#left-frame img", "data-link").rsplit("/", 1)[1])
     assert side == "left"
     return Assignment.objects.select_related("left_image__system", "right_image__system").get(public_id=public_id)
 

@@ -35,7 +35,7 @@ def test_anonymous_visitors_become_different_annotators(make_live_study):
     assert a.id != b.id and a.pseudonym != b.pseudonym
 
 
-@pytest.mark.parametrize("state", [Study.Status.DRAFT, Study.Status.PAUSED, Study.Status.CLOSED])
+@pytest.mark.parametrize("state", [Study.Status.PAUSED, Study.Status.CLOSED])
 def test_it_refuses_a_study_that_is_not_live_and_writes_nothing(make_live_study, client, state):
     make_live_study(status=state)
     response = client.post("/api/studies/demo/sessions", {"external_id": "P1"}, content_type="application/json")

@@ -20,6 +20,7 @@
     constructor(status, data) {
       super((data && data.detail) || `The server answered ${status}.`);
       this.status = status;
+      this.data = data || {};
     }
   }
 
@@ -102,17 +103,41 @@
     if (status === 204) return null;
     if (status !== 200) throw new ApiError(status, data);
     const images = {};
-    for (const side of ["left", "right"]) {
-      const img = new Image();
-      img.alt = side === "left" ? "Left image" : "Right image";
-      img.src = data[side].url;
-      images[side] = img;
-    }
-    await Promise.all([images.left.decode(), images.right.decode()]);
+    await Promise.all(["left", "right"].map(async (side) => {
+      images[side] = await loadImage(data[side].url, side === "left" ? "Left image" : "Right image");
+    }));
     return { data, images };
   }
 
+  // Images need the session's Authorization header too (their links alone open nothing),
+  // so they are fetched here and shown from blob: URLs.
+  async function loadImage(url, alt) {
+    let response = null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        response = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, credentials: "omit" });
+        break;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 400 * 2 ** attempt));
+      }
+    }
+    if (!response.ok) throw new ApiError(response.status, null);
+    const img = new Image();
+    img.alt = alt;
+    img.dataset.link = url; // which task is on screen, for tests and debugging
+    img.src = URL.createObjectURL(await response.blob());
+    await img.decode();
+    return img;
+  }
+
+  function release(task) {
+    if (!task) return;
+    for (const img of Object.values(task.images)) URL.revokeObjectURL(img.src);
+  }
+
   function show(task) {
+    release(current);
     current = task;
     busy = true;
     document.body.dataset.ready = "false";
@@ -165,6 +190,7 @@
   }
 
   async function finish(again = true) {
+    release(current);
     current = null;
     const { status, data } = await api("GET", config.urls.finish);
     if (status === 409 && again) { // work came back (an expired slot): keep going
@@ -174,6 +200,9 @@
     if (status !== 200) throw new ApiError(status, data);
     setPanel("done");
     updateProgress(data.done, data.done);
+    if (data.outcome === "screened_out") {
+      $("done-text").textContent = "There are no tasks for you in this study. Thank you for your time.";
+    }
     if (data.completion_code) {
       $("code").textContent = data.completion_code;
       $("code-line").hidden = false;
@@ -192,6 +221,10 @@
       token = null;
       try { sessionStorage.removeItem(storageKey); } catch { /* ignore */ }
       return showMessage("Your session has ended. Reload the page to start again.");
+    }
+    if (error.status === 403 && error.data.code === "crowd_id_required") return showMessage(error.message);
+    if (error.status === 403 && error.data.screen_out_code) {
+      return showMessage(`This study has closed. Your code: ${error.data.screen_out_code}`);
     }
     if (error.status === 403) return showMessage("This study is not taking answers at the moment. Thank you!");
     if (error.status === 409) return showMessage(error.message);

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from generation.reference.demo import build_demo_bundle
+from qsched_platform.env import write_private_file
 from studies.models import Study
 from studies.services import DEFAULT_QUESTIONS, StudyError, create_study_from_bundle
 
@@ -53,9 +54,7 @@ class Command(BaseCommand):
         password = _read_password(credentials_file, username)
         if password is None:
             password = secrets.token_urlsafe(12)
-            credentials_file.parent.mkdir(parents=True, exist_ok=True)
-            credentials_file.write_text(f"{username}\n{password}\n")
-            credentials_file.chmod(0o600)
+            write_private_file(credentials_file, f"{username}\n{password}\n", replace=True)
         user, created = get_user_model().objects.get_or_create(username=username)
         if created or not user.check_password(password):
             user.set_password(password)
@@ -71,6 +70,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 return create_study_from_bundle(
                     bundle_dir=bundle_dir, slug=slug, owner=owner, name="Demo: reference model, FP32 vs W4A8 vs W4A8 + Q-Sched",
+                    screen_out_code="DEMO-SCREENED-OUT",
                     criteria=[{"key": key, "question": DEFAULT_QUESTIONS[key]} for key in DEMO_CRITERIA],
                     votes_per_pair=3, allow_ties=True, quota_per_annotator=40, instructions=DEMO_INSTRUCTIONS,
                     consent_text=DEMO_CONSENT, completion_code="DEMO-THANKS", launch=True, progress=True,

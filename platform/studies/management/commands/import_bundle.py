@@ -24,7 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=int, default=600, help="assignment timeout in seconds")
         parser.add_argument("--instructions", default="", help="instructions text, or @file to read it")
         parser.add_argument("--consent", default="", help="consent text, or @file to read it")
+        parser.add_argument("--public-title", default="",
+                            help="title annotators see (default: a neutral 'Image comparison study')")
         parser.add_argument("--completion-code", default="")
+        parser.add_argument("--screen-out-code", default="",
+                            help="code for excluded annotators and joins that find nothing left")
+        parser.add_argument("--require-crowd-id", action="store_true",
+                            help="refuse annotators whose link carries no PROLIFIC_PID")
+        parser.add_argument("--gold-pairs", type=int, default=24,
+                            help="images that get a degraded copy for gold checks (0 = repeats only)")
         parser.add_argument("--redirect-url", default="")
         parser.add_argument("--launch", action="store_true", help="make the study live at once")
         parser.add_argument("--attention-check-rate", type=float, default=0.1,
@@ -48,6 +56,8 @@ class Command(BaseCommand):
                 attention_check_rate=opts["attention_check_rate"],
                 attention_min_votes_before_check=opts["attention_min_votes"],
                 exclude_after_failed_checks=opts["exclude_after_failed_checks"],
+                public_title=opts["public_title"], screen_out_code=opts["screen_out_code"],
+                require_crowd_id=opts["require_crowd_id"], gold_pairs=opts["gold_pairs"],
             )
         except StudyError as exc:
             raise CommandError(f"bundle refused, nothing imported: {exc}") from None
@@ -55,6 +65,8 @@ class Command(BaseCommand):
             f"imported study {study.slug!r} ({study.status}): {study.systems.count()} systems, "
             f"{study.prompts.count()} prompts, {study.images.count()} images, "
             f"{study.comparisons.count()} comparisons, {study.work_items.count()} work items"))
+        for warning in study.import_warnings:
+            self.stderr.write(self.style.WARNING(f"warning: {warning}"))
 
 
 def _owner(username):
