@@ -81,7 +81,8 @@ def _prepare() -> tuple[str, int]:
     token = client.post("/api/studies/bench/sessions", {}, content_type="application/json").json()["token"]
     task = client.get("/api/session/next", HTTP_AUTHORIZATION=f"Bearer {token}").json()
     path = task["left"]["url"]
-    return path, len(b"".join(client.get(path).streaming_content))
+    HEADERS["Authorization"] = f"Bearer {token}"  # image links open only with the session (annotate.image_links)
+    return path, len(b"".join(client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}").streaming_content))
 
 
 def _measure(env: dict, url_path: str, args) -> tuple[float, float, float, float, int]:
@@ -99,10 +100,14 @@ def _measure(env: dict, url_path: str, args) -> tuple[float, float, float, float
         server.wait(timeout=30)
 
 
+#: Sent with every request of the load (the annotator session's header, for the image).
+HEADERS: dict[str, str] = {}
+
+
 async def _load(base: str, url_path: str, clients: int, seconds: float):
     import aiohttp
 
-    async with aiohttp.ClientSession(base) as session:
+    async with aiohttp.ClientSession(base, headers=HEADERS) as session:
         for _ in range(200):  # wait until the server answers
             try:
                 async with session.get(url_path) as response:

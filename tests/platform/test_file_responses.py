@@ -16,15 +16,17 @@ pytestmark = pytest.mark.django_db
 
 
 def _task(client):
+    """A task, and the session header its image links need (annotate.image_links)."""
     token = client.post("/api/studies/demo/sessions", {}, content_type="application/json").json()["token"]
-    return client.get("/api/session/next", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return client.get("/api/session/next", **auth).json(), auth
 
 
 def test_without_a_proxy_an_image_is_the_file_itself_with_length_type_and_private_caching(make_live_study, client):
     make_live_study()
-    task = _task(client)
+    task, auth = _task(client)
     image = Assignment.objects.get(public_id=task["assignment"]).left_image
-    response = client.get(task["left"]["url"])
+    response = client.get(task["left"]["url"], **auth)
     data = image.file.open("rb").read()
     assert response.status_code == 200 and b"".join(response.streaming_content) == data
     assert response["Content-Type"] == "image/png" and int(response["Content-Length"]) == len(data)
@@ -47,9 +49,9 @@ class RecordingFileWrapper:
 
 def test_without_a_proxy_the_wsgi_server_gets_the_open_file_for_sendfile(make_live_study, client):
     make_live_study()
-    task = _task(client)
+    task, auth = _task(client)
     image = Assignment.objects.get(public_id=task["assignment"]).right_image
-    environ = RequestFactory().get(task["right"]["url"]).environ
+    environ = RequestFactory().get(task["right"]["url"], **auth).environ
     environ["wsgi.file_wrapper"] = RecordingFileWrapper
     statuses = []
     # as Django's test client does: keep the test's database connection open at the end of the request
@@ -71,9 +73,9 @@ def test_behind_nginx_an_image_is_an_empty_response_naming_the_file_for_x_accel_
         make_live_study, client, settings):
     settings.QSCHED_X_ACCEL_REDIRECT = "/protected-media/"
     make_live_study()
-    task = _task(client)
+    task, auth = _task(client)
     image = Assignment.objects.get(public_id=task["assignment"]).left_image
-    response = client.get(task["left"]["url"])
+    response = client.get(task["left"]["url"], **auth)
     assert response.status_code == 200 and response.content == b""
     assert response["X-Accel-Redirect"] == "/protected-media/" + image.file.name
     assert (settings.MEDIA_ROOT / image.file.name).is_file()
@@ -84,8 +86,8 @@ def test_behind_nginx_an_image_is_an_empty_response_naming_the_file_for_x_accel_
 def test_behind_nginx_a_forged_image_link_is_still_404(make_live_study, client, settings):
     settings.QSCHED_X_ACCEL_REDIRECT = "/protected-media/"
     make_live_study()
-    task = _task(client)
-    response = client.get(task["left"]["url"][:-3] + "xyz")
+    task, auth = _task(client)
+    response = client.get(task["left"]["url"][:-3] + "xyz", **auth)
     assert response.status_code == 404 and "X-Accel-Redirect" not in response
 
 
