@@ -23,6 +23,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -84,15 +85,35 @@ def image_for_request(request, token: str) -> tuple[str, bool]:
     if link is None or annotator is None:
         raise Http404("no such image")
     public_id, side = link
-    row = (Assignment.objects.filter(public_id=public_id, annotator_id=annotator.pk)
-           .values_list(f"{side}_image__file", "attention_check", "status", "expires_at", "vote__created_at")
-           .first())
+    row = _assignment_row(public_id, side, annotator.pk)
     if row is None:
         raise Http404("no such image")
     name, attention_check, status, expires_at, voted_at = row
     if not link_is_open(status, expires_at, voted_at, annotator.study, now=timezone.now()):
         raise Http404("no such image")
     return name, attention_check
+
+
+def _assignment_row(public_id: uuid.UUID, side: str, annotator_id: int) -> tuple | None:
+    """(file, attention_check, status, expires_at, voted_at) of the annotator's assignment, or None:
+    one indexed lookup, planned once per connection on PostgreSQL (``statements.prepared_cursor``)."""
+    if connection.vendor != "postgresql":
+        return (Assignment.objects.filter(public_id=public_id, annotator_id=annotator_id)
+                .values_list(f"{side}_image__file", "attention_check", "status", "expires_at", "vote__created_at")
+                .first())
+    from studies.models import Image
+
+    from .models import Vote
+    from .statements import prepared_cursor
+
+    q = connection.ops.quote_name
+    column = {"left": "left_image_id", "right": "right_image_id"}[side]
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT i.file, a.attention_check, a.status, a.expires_at, v.created_at "
+                       f"FROM {q(Assignment._meta.db_table)} a JOIN {q(Image._meta.db_table)} i ON i.id = a.{column} "
+                       f"LEFT JOIN {q(Vote._meta.db_table)} v ON v.assignment_id = a.id "
+                       f"WHERE a.public_id = %s AND a.annotator_id = %s", [public_id, annotator_id])
+        return cursor.fetchone()
 
 
 def fresh_image_bytes(name: str) -> bytes:
