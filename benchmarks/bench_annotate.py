@@ -36,8 +36,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="qsched-bench-annotate-") as tmp:
         tmp = Path(tmp)
         db_url, drop = _database(args.postgres, tmp)
+        # A load test: no abuse limits (dozens of sessions from one address, votes at machine speed).
         os.environ.update(DATABASE_URL=db_url, MEDIA_ROOT=str(tmp / "media"), QSCHED_VAR_DIR=str(tmp / "var"),
-                          LOG_LEVEL="WARNING")
+                          LOG_LEVEL="WARNING", QSCHED_RATE_LIMITS="off")
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qsched_platform.settings")
         try:
             rows = _run_all(args.prompts, args.k, threads)
