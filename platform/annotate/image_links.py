@@ -32,7 +32,7 @@ from studies.models import Study
 from studies.reencode import fresh_png
 
 from .models import Assignment
-from .tokens import annotator_for_token, bearer_token
+from .tokens import annotator_for_token, bearer_token, hash_token
 
 _SIGNER = signing.Signer(salt="annotate.image-link", sep=".")
 SIDES = {"l": "left", "r": "right"}
@@ -76,43 +76,51 @@ def image_for_request(request, token: str) -> tuple[str, bool]:
         A forged link, no session or someone else's assignment, or a link past its grace
         period (task voted on or expired, study closed); always the same answer.
 
-    Two indexed queries (two images per task make this the most frequent annotator request):
-    the session (with annotator and study), and one row of the assignment with the image's file
-    and the vote's time, if any.
+    Two images per task make this the most frequent annotator request: on PostgreSQL it is one
+    statement (session, annotator's study, assignment, image file, vote time), planned once per
+    connection (``statements.prepared_cursor``); elsewhere two indexed queries.
     """
     link = read_image_link(token)
-    annotator = annotator_for_token(bearer_token(request.headers.get("Authorization", "")))
-    if link is None or annotator is None:
+    bearer = bearer_token(request.headers.get("Authorization", ""))
+    if link is None or not bearer or len(bearer) > 200:
         raise Http404("no such image")
     public_id, side = link
-    row = _assignment_row(public_id, side, annotator.pk)
+    row = _image_row(bearer, public_id, side)
     if row is None:
         raise Http404("no such image")
-    name, attention_check, status, expires_at, voted_at = row
-    if not link_is_open(status, expires_at, voted_at, annotator.study, now=timezone.now()):
+    name, attention_check, status, expires_at, voted_at, study_status, closed_at = row
+    if not link_is_open(status, expires_at, voted_at, study_status, closed_at, now=timezone.now()):
         raise Http404("no such image")
-    return name, attention_check
+    return name, bool(attention_check)
 
 
-def _assignment_row(public_id: uuid.UUID, side: str, annotator_id: int) -> tuple | None:
-    """(file, attention_check, status, expires_at, voted_at) of the annotator's assignment, or None:
-    one indexed lookup, planned once per connection on PostgreSQL (``statements.prepared_cursor``)."""
+def _image_row(bearer: str, public_id: uuid.UUID, side: str) -> tuple | None:
+    """(file, attention_check, status, expires_at, voted_at, study status, study closed_at) of the
+    assignment ``public_id`` if the session ``bearer`` holds it, else None."""
     if connection.vendor != "postgresql":
-        return (Assignment.objects.filter(public_id=public_id, annotator_id=annotator_id)
-                .values_list(f"{side}_image__file", "attention_check", "status", "expires_at", "vote__created_at")
-                .first())
+        annotator = annotator_for_token(bearer)
+        if annotator is None:
+            return None
+        return (Assignment.objects.filter(public_id=public_id, annotator_id=annotator.pk)
+                .values_list(f"{side}_image__file", "attention_check", "status", "expires_at", "vote__created_at",
+                             "annotator__study__status", "annotator__study__closed_at").first())
     from studies.models import Image
 
-    from .models import Vote
+    from .models import Annotator, AnnotatorSession, Vote
     from .statements import prepared_cursor
 
     q = connection.ops.quote_name
     column = {"left": "left_image_id", "right": "right_image_id"}[side]
     with prepared_cursor() as cursor:
-        cursor.execute(f"SELECT i.file, a.attention_check, a.status, a.expires_at, v.created_at "
-                       f"FROM {q(Assignment._meta.db_table)} a JOIN {q(Image._meta.db_table)} i ON i.id = a.{column} "
-                       f"LEFT JOIN {q(Vote._meta.db_table)} v ON v.assignment_id = a.id "
-                       f"WHERE a.public_id = %s AND a.annotator_id = %s", [public_id, annotator_id])
+        cursor.execute(
+            f"SELECT i.file, a.attention_check, a.status, a.expires_at, v.created_at, st.status, st.closed_at "
+            f"FROM {q(AnnotatorSession._meta.db_table)} t "
+            f"JOIN {q(Assignment._meta.db_table)} a ON a.annotator_id = t.annotator_id "
+            f"JOIN {q(Annotator._meta.db_table)} an ON an.id = t.annotator_id "
+            f"JOIN {q(Study._meta.db_table)} st ON st.id = an.study_id "
+            f"JOIN {q(Image._meta.db_table)} i ON i.id = a.{column} "
+            f"LEFT JOIN {q(Vote._meta.db_table)} v ON v.assignment_id = a.id "
+            f"WHERE t.token_sha256 = %s AND a.public_id = %s", [hash_token(bearer), public_id])
         return cursor.fetchone()
 
 
@@ -122,12 +130,12 @@ def fresh_image_bytes(name: str) -> bytes:
         return fresh_png(fh.read(), _rng)
 
 
-def link_is_open(status: str, expires_at, voted_at, study: Study, *, now) -> bool:
+def link_is_open(status: str, expires_at, voted_at, study_status: str, closed_at, *, now) -> bool:
     """Whether an assignment's images may still be served at ``now`` (grace period included)."""
     grace = timedelta(seconds=settings.QSCHED_IMAGE_LINK_GRACE_S)
-    if study.status == Study.Status.DRAFT:
+    if study_status == Study.Status.DRAFT:
         return False
-    if study.status == Study.Status.CLOSED and (study.closed_at is None or now > study.closed_at + grace):
+    if study_status == Study.Status.CLOSED and (closed_at is None or now > closed_at + grace):
         return False
     if status == Assignment.Status.VOTED:
         return voted_at is not None and now <= voted_at + grace
