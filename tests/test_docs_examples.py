@@ -182,15 +182,99 @@ def test_the_example_summary_is_what_the_analysis_computes_now():
 
 # -- section 4: annotator API transcript ------------------------------------------------------
 
+def _transcript() -> list[dict]:
+    return json.loads((EXAMPLES / "annotator_api_transcript.json").read_text(encoding="utf-8"))
+
+
+def _section(number: int) -> str:
+    doc = (DOCS / "formats.md").read_text(encoding="utf-8")
+    start = doc.index(f"\n## {number}.")
+    end = doc.find("\n## ", start + 1)
+    return doc[start:] if end < 0 else doc[start:end]
+
+
 def test_the_api_transcript_never_names_a_system_to_the_annotator():
-    transcript = json.loads((EXAMPLES / "annotator_api_transcript.json").read_text(encoding="utf-8"))
-    assert [(e["method"], e["status"]) for e in transcript[:5]] == [
-        ("POST", 201), ("GET", 200), ("POST", 201), ("POST", 200), ("POST", 400)]
+    transcript = _transcript()
+    assert [(e["method"], e["status"]) for e in transcript[:2]] == [("POST", 201), ("GET", 200)]
     assert transcript[-2]["status"] == 204 and transcript[-1]["status"] == 200
     text = json.dumps([e["response"] for e in transcript])
     for system in _manifest()["systems"]:
         assert system["id"] not in text
     assert "images/" not in text.replace("/api/images/", "")  # no bundle path or file name
+
+
+def test_the_api_transcript_shows_the_documented_image_and_refusal_rules():
+    transcript = _transcript()
+    images = [e for e in transcript if e["url"].startswith("/api/images/")]
+    # The same link: a PNG with the session's header, a 404 without it.
+    assert [(e["auth"], e["status"], e["content_type"]) for e in images] == [
+        (True, 200, "image/png"), (False, 404, "text/html")]
+    assert images[0]["url"] == transcript[1]["response"]["left"]["url"]
+    codes = [e["response"]["code"] for e in transcript if e["status"] >= 400 and e["response"]]
+    assert codes == ["too_fast", "too_many_open_tasks", "invalid"]
+    assert transcript[-1]["response"]["outcome"] == "completed"
+    assert transcript[0]["response"]["title"] == "Image comparison study"
+
+
+def _quoted_responses(section: str) -> list[tuple[int, dict]]:
+    """(status, JSON body) of every '# <status>' line in a bash block followed by a JSON body."""
+    quoted = []
+    for block in re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL):
+        for match in re.finditer(r"^# (\d{3})[^\n]*\n(\{.*?)(?=^curl |^# \d{3}|\Z)", block,
+                                 flags=re.DOTALL | re.MULTILINE):
+            quoted.append((int(match.group(1)), json.loads(match.group(2))))
+    return quoted
+
+
+def test_formats_md_section_4_quotes_the_transcript_verbatim():
+    recorded = [(e["status"], e["response"]) for e in _transcript()]
+    quoted = _quoted_responses(_section(4))
+    assert len(quoted) >= 6
+    for status, body in quoted:
+        assert (status, body) in recorded, f"docs/formats.md section 4 quotes a response not recorded: {body}"
+
+
+def _codes_the_api_sends() -> set[tuple[int, str]]:
+    """(status, code) of every refusal the annotator API can answer with, read from the code."""
+    from annotate import api, errors
+    from qsched_platform import api_errors, middleware
+    from rest_framework import exceptions
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    assert api._Unauthorized in set(subclasses(errors.AnnotateError))  # 401, defined beside the views
+    sent = {(cls.status, cls.code) for cls in subclasses(errors.AnnotateError)}
+    sent.add((api_errors._TooLarge.status_code, api_errors._TooLarge.default_code))
+    busy = middleware.busy_response("x")
+    sent.add((busy.status_code, json.loads(busy.content)["code"]))
+    # DRF's own refusals on these views: bad JSON, wrong method, wrong media type, throttling.
+    for exc in (exceptions.ParseError, exceptions.MethodNotAllowed, exceptions.UnsupportedMediaType,
+                exceptions.Throttled):
+        sent.add((exc.status_code, exc.default_code))
+    return sent
+
+
+def test_the_refusal_table_in_section_4_lists_exactly_the_codes_the_api_sends():
+    rows = re.findall(r"^\| (\d{3}) \| `([a-z_]+)` \|", _section(4), flags=re.MULTILINE)
+    documented = {(int(status), code) for status, code in rows}
+    assert len(rows) == len(documented), "a (status, code) row appears twice"
+    assert documented == _codes_the_api_sends()
+
+
+def test_section_5_names_every_annotator_api_setting():
+    from django.conf import settings as django_settings
+
+    section = _section(5)
+    names = ["QSCHED_RATE_LIMITS", "QSCHED_TRUSTED_PROXIES", "QSCHED_MIN_RESPONSE_MS", "QSCHED_IMAGE_LINK_GRACE_S",
+             "QSCHED_RATE_SESSIONS_PER_IP", "QSCHED_RATE_SESSIONS_PER_CROWD_ID", "QSCHED_RATE_CALLS_PER_IP",
+             "QSCHED_RATE_CALLS_PER_SESSION"]
+    for name in names[:4]:
+        assert hasattr(django_settings, name)
+    for name in names:
+        assert f"`{name}`" in section
 
 
 # -- the document itself ----------------------------------------------------------------------

@@ -6,8 +6,11 @@
 2. Imports it with ``studies.services.create_study_from_bundle`` into a throw-away SQLite
    database (a temporary folder; nothing under var/ is touched), launches it, and lets four
    annotators vote through the annotator API (Django's test client, the same views curl
-   reaches). The first annotator's requests and responses are written to
-   ``annotator_api_transcript.json`` (used by docs/formats.md, section 4).
+   reaches), with the abuse limits on: each vote waits its ``response_ms`` first, since the
+   server refuses a vote sooner than that after the hand-out (``too_fast``). The first
+   annotator's requests and responses are written to ``annotator_api_transcript.json`` (used
+   by docs/formats.md, section 4), including an image fetched with and without the session
+   header, a vote sent too fast, a preload with ``?exclude=`` and the third open task refused.
 3. Marks the fourth annotator as failing quality control, then exports the votes with
    ``studies.export.write_votes`` as ``votes.csv`` and ``votes.jsonl``.
 4. Runs ``python -m analysis report votes.csv --bundle bundle --question <question.json> --out <tmp>
@@ -26,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -123,6 +127,14 @@ def _exchange(log, client, method, url, body=None, auth=None):
     return response.status_code, payload
 
 
+def _fetch_image(log, client, url, auth=None):
+    """An image request: logged with its status and content type (the body is a picture)."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {auth}"} if auth else {}
+    response = client.get(url, **headers)
+    log.append({"method": "GET", "url": url, "body": None, "auth": bool(auth), "status": response.status_code,
+                "response": None, "content_type": response["Content-Type"].split(";")[0]})
+
+
 def collect_votes(bundle: Path, out: Path) -> None:
     from annotate.models import Annotator, Assignment
     from django.contrib.auth import get_user_model
@@ -155,8 +167,19 @@ def collect_votes(bundle: Path, out: Path) -> None:
             else:
                 choice = "left" if assignment.left_image.system.key == wanted else "right"
             body = {"choice": choice, "response_ms": 900 + 150 * number + 40 * task["done"]}
+            first = log is not None and len(log) == 2
+            if first:  # show the images, a vote sent too fast, a preload and the third open task once
+                _fetch_image(log, client, task["left"]["url"], auth=token)
+                _fetch_image(log, client, task["left"]["url"])
+                _exchange(log, client, "POST", f"/api/assignments/{task['assignment']}/vote",
+                          {"choice": choice, "response_ms": 120}, auth=token)
+                _, preloaded = _exchange(log, client, "GET", f"/api/session/next?exclude={task['assignment']}",
+                                         auth=token)
+                _exchange(log, client, "GET",
+                          f"/api/session/next?exclude={task['assignment']},{preloaded['assignment']}", auth=token)
+            time.sleep(body["response_ms"] / 1000)  # the annotator looks at the images for response_ms
             _exchange(log, client, "POST", f"/api/assignments/{task['assignment']}/vote", body, auth=token)
-            if log is not None and len(log) == 3:  # show a retry and a refusal once
+            if first:  # show a retry and a refusal once
                 _exchange(log, client, "POST", f"/api/assignments/{task['assignment']}/vote", body, auth=token)
                 _exchange(log, client, "POST", f"/api/assignments/{task['assignment']}/vote",
                           {"choice": "both", "response_ms": 10}, auth=token)
