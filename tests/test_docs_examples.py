@@ -290,3 +290,18 @@ def test_formats_md_quotes_the_examples_verbatim():
                 assert line in lines, f"docs/formats.md quotes a {name} line that is not in the example: {line}"
     for section in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
         assert section in doc
+
+
+def test_the_drf_refusals_in_the_table_come_back_with_their_documented_codes(db, client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    owner = get_user_model().objects.create(username="docs-owner")
+    create_study_from_bundle(bundle_dir=BUNDLE, slug="fox-demo", owner=owner, criteria=["overall"],
+                             votes_per_pair=1, launch=True)
+    wrong_method = client.get("/api/studies/fox-demo/sessions")
+    assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, "method_not_allowed")
+    not_json = client.post("/api/studies/fox-demo/sessions", "{", content_type="application/json")
+    assert (not_json.status_code, not_json.json()["code"]) == (400, "parse_error")
+    as_text = client.post("/api/studies/fox-demo/sessions", "hello", content_type="text/plain")
+    assert (as_text.status_code, as_text.json()["code"]) == (415, "unsupported_media_type")
+    missing = client.post("/api/studies/no-such-study/sessions", {}, content_type="application/json")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
