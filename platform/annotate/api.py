@@ -19,7 +19,7 @@ from studies.models import STUDY_BULK_FIELDS, Study
 
 from . import services
 from .errors import AnnotateError, StudyNotFound
-from .image_links import fresh_image_bytes, image_for_request, image_link_path
+from .image_links import IMAGE_CACHE_CONTROL, fresh_image_bytes, image_for_request, image_link_path
 from .throttles import CALL_THROTTLES, SESSION_THROTTLES
 from .tokens import annotator_for_token, bearer_token
 
@@ -128,9 +128,9 @@ def vote_create(request, assignment_id: str):
 def image(request, token: str):
     """Serve one side of an assignment to its holder while the task is open (no system, no file name)."""
     name, fresh = image_for_request(request, token)
-    if fresh:  # an attention check: bytes made for this request only
-        response = HttpResponse(fresh_image_bytes(name), content_type="image/png")
-        response["Cache-Control"] = "private, no-store"
+    if fresh:  # an attention check: bytes of this link only, sent with the same headers as any image
+        response = HttpResponse(fresh_image_bytes(name, token), content_type="image/png")
+        response["Cache-Control"] = IMAGE_CACHE_CONTROL
         return response
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return send_file(default_storage.path(name), content_type=content_type, cache_control="private, max-age=3600")
+    return send_file(default_storage.path(name), content_type=content_type, cache_control=IMAGE_CACHE_CONTROL)

@@ -22,8 +22,9 @@ Rules
   import (``Image.degraded_from``, ``studies.reencode.degraded_png``; ``Assignment.gold``),
   under the study's ``overall`` or ``quality`` criterion where it has one; repeats show an
   earlier regular vote's pair again. Each gold copy is shown to an annotator at most once.
-- Every check's images are served as fresh bytes (``studies.reencode.fresh_png``): a
-  repeat never has the hashes of its first showing, so remembering files does not pass it.
+- Every check's images are served as fresh bytes (``studies.reencode.fresh_png``, keyed to
+  the link: a re-fetch gives the same bytes): a repeat never has the hashes of its first
+  showing, so remembering files does not pass it.
 - At most one check per original vote (a unique constraint) and one open check
   per annotator at a time.
 - A repeat passes when the annotator picks the same system again, or a tie both

@@ -10,12 +10,17 @@ Rules
   URLs). So a link that reaches a web server's access log, a browser history or another
   person opens nothing; the bearer token travels in a header, which access logs do not record.
 - An attention check's images (gold or repeat) are not served from the stored file but as
-  fresh bytes (``studies.reencode.fresh_png``), different on every request, so a repeat's
-  hashes never match its first showing.
+  fresh bytes (``studies.reencode.fresh_png``), so a repeat's hashes never match its first
+  showing. The change is derived from the link (keyed with ``SECRET_KEY``), so fetching the
+  same link twice gives the same bytes, and every image is sent with the same headers
+  (:data:`IMAGE_CACHE_CONTROL`): a script cannot spot a check by re-fetching it or by its
+  headers.
 - A link stops working :data:`settings.QSCHED_IMAGE_LINK_GRACE_S` seconds (default 60)
   after its task was voted on or expired, or after the study closed; a draft study serves
   nothing. Every refusal is the same plain 404.
 """
+import hashlib
+import hmac
 import random
 import uuid
 from datetime import timedelta
@@ -36,7 +41,7 @@ from .tokens import annotator_for_token, bearer_token, hash_token
 
 _SIGNER = signing.Signer(salt="annotate.image-link", sep=".")
 SIDES = {"l": "left", "r": "right"}
-_rng = random.SystemRandom()
+IMAGE_CACHE_CONTROL = "private, max-age=3600"  # the same for every image, checks included
 
 
 def image_link_token(assignment_public_id: uuid.UUID, side: str) -> str:
@@ -67,8 +72,8 @@ def read_image_link(token: str) -> tuple[uuid.UUID, str] | None:
 
 def image_for_request(request, token: str) -> tuple[str, bool]:
     """(The storage name of the image a request for the link ``token`` may see, whether to serve it
-    as fresh bytes (:func:`fresh_image_bytes`, attention checks) rather than its stored file), or
-    :class:`Http404`.
+    as fresh bytes (:func:`fresh_image_bytes` with ``token``, attention checks) rather than its
+    stored file), or :class:`Http404`.
 
     Raises
     ------
@@ -124,10 +129,12 @@ def _image_row(bearer: str, public_id: uuid.UUID, side: str) -> tuple | None:
         return cursor.fetchone()
 
 
-def fresh_image_bytes(name: str) -> bytes:
-    """The stored image's picture as PNG bytes never served before (one invisible bit changed)."""
+def fresh_image_bytes(name: str, token: str) -> bytes:
+    """The stored image's picture as PNG bytes that differ from the stored file (one invisible bit
+    changed), the same for every request of the link ``token`` and different between links."""
+    key = hmac.new(settings.SECRET_KEY.encode(), f"fresh-image:{token}".encode(), hashlib.sha256).digest()
     with default_storage.open(name, "rb") as fh:
-        return fresh_png(fh.read(), _rng)
+        return fresh_png(fh.read(), random.Random(key))
 
 
 def link_is_open(status: str, expires_at, voted_at, study_status: str, closed_at, *, now) -> bool:

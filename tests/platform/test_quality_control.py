@@ -164,22 +164,28 @@ def test_a_careful_human_passes_every_check_and_is_not_excluded(qc_study, client
     assert all(c.check_passed for c in checks)
 
 
-def test_checks_are_served_as_bytes_never_served_before(qc_study, client):
+def test_checks_are_served_as_new_bytes_that_neither_a_refetch_nor_the_headers_give_away(qc_study, client):
     qc_study()
     token = client.post("/api/studies/qc/sessions", {}, content_type="application/json").json()["token"]
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    regular = None
     for _ in range(60):
         task = client.get("/api/session/next", **auth).json()
         assignment = Assignment.objects.select_related("left_image").get(public_id=task["assignment"])
         if assignment.attention_check:
             break
+        regular = client.get(task["left"]["url"], **auth)
         client.post(f"/api/assignments/{task['assignment']}/vote", {"choice": "left", "response_ms": 900},
                     content_type="application/json", **auth)
-    assert assignment.attention_check
-    first, second = (_bytes(client.get(task["left"]["url"], **auth)) for _ in range(2))
+    assert assignment.attention_check and regular is not None
+    responses = [client.get(task["left"]["url"], **auth) for _ in range(2)]
+    first, second = (_bytes(r) for r in responses)
     with assignment.left_image.file.open("rb") as fh:
         stored = fh.read()
-    assert len({hashlib.sha256(b).digest() for b in (first, second, stored)}) == 3
+    assert hashlib.sha256(first).digest() != hashlib.sha256(stored).digest()  # never the stored file
+    assert first == second  # fetching the link again does not reveal a check
+    for name in ("Content-Type", "Cache-Control"):
+        assert {r[name] for r in responses} == {regular[name]}, name  # nor do its headers
     with PILImage.open(io.BytesIO(first)) as a, PILImage.open(io.BytesIO(stored)) as b:
         diff = sum(x != y for x, y in zip(a.tobytes(), b.tobytes()))
     assert diff == 1  # the same picture, one bit of one pixel apart
