@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from generation.images import ensure_writable_dir, generate_images, resolve_pipeline, save_png_atomic, sha256_file
 from generation.jaq import equal_weight_batches
-from generation.manifest import BUNDLE_FORMAT, BundleError, check_id, validate_bundle
+from generation.manifest import BUNDLE_FORMAT, BundleError, check_id, check_pairs, validate_bundle
 
 __all__ = ["System", "BundleError", "prompt_records", "generate_system", "finalize_bundle", "read_prompts"]
 
@@ -341,19 +341,17 @@ def _system_metrics(root: Path, entries: list[dict], jaq, fid_reference, fid_ext
 
 
 def _comparisons(comparisons, ids: list[str]):
+    """``"all-pairs"`` or the pairs as ``[{"a", "b"}]``, checked by the bundle format's own rule (a/b and b/a refused)."""
     if comparisons == "all-pairs":
         return "all-pairs"
     if isinstance(comparisons, str) or not isinstance(comparisons, Sequence):
         raise ValueError(f"comparisons must be 'all-pairs' or a list of pairs, got {comparisons!r}")
-    out = []
+    entries = []
     for i, c in enumerate(comparisons):
-        a, b = (c["a"], c["b"]) if isinstance(c, dict) else tuple(c)
-        for side, v in (("a", a), ("b", b)):
-            if v not in ids:
-                raise ValueError(f"comparisons[{i}].{side}: unknown system {v!r}; systems are {ids}")
-        if a == b:
-            raise ValueError(f"comparisons[{i}]: a system cannot be compared with itself ({a!r})")
-        out.append({"a": a, "b": b})
-    if not out:
+        pair = (c.get("a"), c.get("b")) if isinstance(c, dict) else tuple(c)
+        if len(pair) != 2:
+            raise ValueError(f"comparisons[{i}]: a pair names two systems, got {c!r}")
+        entries.append({"a": pair[0], "b": pair[1]})
+    if not entries:
         raise ValueError("comparisons is an empty list")
-    return out
+    return [{"a": a, "b": b} for a, b in check_pairs(entries, ids)]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m generation calibrate|quantize-report|fid|bundle|presets ...``."""
+"""Command line: ``python -m generation calibrate|quantize-report|fid|bundle|validate|presets ...``."""
 
 from __future__ import annotations
 
@@ -137,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=16, help="prompts per Celery task")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("validate", help="check a bundle with the importer's validator; prints ok or the error, "
+                                        "exits 0 or 2, writes nothing")
+    p.add_argument("bundle_dir", help="directory holding manifest.json")
+    p.set_defaults(func=cmd_validate)
     return parser
 
 
@@ -286,6 +291,16 @@ def cmd_bundle(args) -> int:
     print(f"wrote {out / 'manifest.json'}: {len(manifest['systems'])} systems, {len(manifest['images'])} images")
     for s in manifest["systems"]:
         print(f"  {s['id']:16} " + " ".join(f"{k}={v:.4f}" for k, v in s["metrics"].items()))
+    return 0
+
+
+def cmd_validate(args) -> int:
+    """``ok`` and what the bundle holds, or (through :func:`main`) the error naming entry and field, exit 2."""
+    from formats.bundle import load_bundle
+
+    spec = load_bundle(args.bundle_dir)
+    print(f"ok: {len(spec.systems)} systems, {len(spec.prompts)} prompts, {len(spec.images)} images, "
+          f"{len(spec.comparisons)} comparisons")
     return 0
 
 

@@ -37,6 +37,7 @@ def write_plan(out_dir, *, name: str, systems: list[dict], prompts, seeds, call:
                batch_size: int = 4) -> dict:
     """Validate and write ``bundle_plan.json``; returns the plan. Bad input writes nothing."""
     from generation.bundle import _check_seeds, _comparisons
+    from formats.bundle import MIN_SYSTEMS
     from generation.manifest import check_id
 
     check_id(name, "bundle name")
@@ -51,6 +52,8 @@ def write_plan(out_dir, *, name: str, systems: list[dict], prompts, seeds, call:
             "call": call, "source": source, "jaq": jaq,
             "fid_reference": str(fid_reference) if fid_reference is not None else None,
             "comparisons": _comparisons(comparisons, ids), "batch_size": batch_size}
+    if len(ids) < MIN_SYSTEMS:  # the importer would refuse the bundle: refuse before any work
+        raise ValueError(f"systems: a pairwise study needs at least {MIN_SYSTEMS} systems, got {ids}")
     root = ensure_writable_dir(out_dir)
     existing = root / PLAN_FILE
     if existing.is_file():

@@ -96,8 +96,10 @@ def test_a_resumed_run_skips_verified_images_and_regenerates_damaged_ones(tmp_pa
                 raise KeyboardInterrupt  # the machine goes away mid-run
             return real(**kwargs)
 
+    other = System("w4a8", "W4A8", systems[1].pipe)  # a bundle compares two systems at least
     with pytest.raises(KeyboardInterrupt):
-        write_bundle(tmp_path, "resume", [System("fp32", "FP32", Crashing())], PROMPTS, [0, 1], batch_size=2, **CALL)
+        write_bundle(tmp_path, "resume", [System("fp32", "FP32", Crashing()), other], PROMPTS, [0, 1], batch_size=2,
+                     **CALL)
     done = sorted(p.name for p in (tmp_path / "images" / "fp32").iterdir())
     assert done == ["p0001_s0.png", "p0001_s1.png"]
     original = (tmp_path / "images" / "fp32" / "p0001_s1.png").read_bytes()
@@ -107,9 +109,9 @@ def test_a_resumed_run_skips_verified_images_and_regenerates_damaged_ones(tmp_pa
     assert counts == {"generated": 3, "verified": 1, "regenerated": 1}
     assert (tmp_path / "images" / "fp32" / "p0001_s1.png").read_bytes() == original  # deterministic
     factory_calls = []
-    m = write_bundle(tmp_path, "resume", [System("fp32", "FP32", lambda: factory_calls.append(1) or real)],
+    m = write_bundle(tmp_path, "resume", [System("fp32", "FP32", lambda: factory_calls.append(1) or real), other],
                      PROMPTS, [0, 1], **CALL)
-    assert factory_calls == [] and len(m["images"]) == 4
+    assert factory_calls == [] and len([i for i in m["images"] if i["system"] == "fp32"]) == 4
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -132,7 +134,8 @@ def test_bad_bundle_input_is_refused_before_any_work(tmp_path, kwargs, message):
 def test_an_unwritable_output_dir_is_refused(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="output directory .*file/bundle.* is not writable"):
-        write_bundle(tmp_path / "file" / "bundle", "ok", [System("fp32", "FP32", lambda: None)], PROMPTS, [0], **CALL)
+        write_bundle(tmp_path / "file" / "bundle", "ok", [System("fp32", "FP32", lambda: None),
+                                                          System("w4a8", "W4A8", lambda: None)], PROMPTS, [0], **CALL)
 
 
 def _manifest(tmp_path, image_path="images/a.png", **image):

@@ -83,12 +83,13 @@ def test_the_celery_tasks_are_thin_wrappers_of_the_plan_services(saved_pipeline,
     from generation.systems import parse_system
 
     out = tmp_path / "celery"
-    plans.write_plan(out, name="c", systems=[parse_system("fp32")], prompts=["a red fox"], seeds=[3],
-                     call={"num_inference_steps": 2, "guidance_scale": 1.0, "height": 16, "width": 16},
+    plans.write_plan(out, name="c", systems=[parse_system("fp32"), parse_system("w4a8")], prompts=["a red fox"],
+                     seeds=[3], call={"num_inference_steps": 2, "guidance_scale": 1.0, "height": 16, "width": 16},
                      source={"model_path": str(saved_pipeline)})
     assert tasks.generate_chunk.name == "generation.generate_chunk"
     assert tasks.generate_chunk.run(str(out), "fp32", ["p0001"]) == {"generated": 1, "verified": 0, "regenerated": 0}
-    assert tasks.finalize_bundle_task.run([], str(out)) == 1
+    assert tasks.generate_chunk.run(str(out), "w4a8", ["p0001"]) == {"generated": 1, "verified": 0, "regenerated": 0}
+    assert tasks.finalize_bundle_task.run([], str(out)) == 2  # one image per system
 
 
 def test_calibrate_command_saves_a_loadable_scheduler(saved_pipeline, tmp_path, capsys):
