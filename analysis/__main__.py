@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .io import VotesError, read_bundle_metrics, read_votes
+from .io import VotesError, read_bundle, read_votes
 from .power import TESTS, votes_needed
 
 
@@ -22,8 +22,8 @@ def _report(args) -> int:
         question = json.loads(Path(args.question).read_text(encoding="utf-8"))
     if args.bundle:
         bar.set_postfix_str("reading bundle")
-        metrics, image_metrics = read_bundle_metrics(args.bundle)
-        comparisons = _bundle_comparisons(args.bundle)
+        bundle = read_bundle(args.bundle)
+        metrics, image_metrics, comparisons = bundle.system_metrics(), bundle.image_metrics(), bundle.listed_pairs
         systems = sorted(metrics)
     bar.update(1)
     from .report import build_summary, write_report
@@ -53,16 +53,6 @@ def _report(args) -> int:
         print(f"question: {summary['question']['question']}\nanswer: {summary['question']['line']}")
     print(f"wrote {out / 'summary.json'}")
     return 0
-
-
-def _bundle_comparisons(path) -> list | None:
-    path = Path(path)
-    manifest = path / "manifest.json" if path.is_dir() else path
-    data = json.loads(manifest.read_text(encoding="utf-8"))
-    comps = data.get("comparisons")
-    if isinstance(comps, list):
-        return [(str(c["a"]), str(c["b"])) for c in comps if isinstance(c, dict) and {"a", "b"} <= set(c)]
-    return None
 
 
 def _power(args) -> int:

@@ -26,7 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["REQUIRED_COLUMNS", "VotesError", "read_bundle_metrics", "read_votes", "validate_votes"]
+from formats.bundle import MANIFEST_NAME, ManifestSpec, check_manifest, read_manifest
+
+__all__ = ["REQUIRED_COLUMNS", "VotesError", "read_bundle", "read_bundle_metrics", "read_votes", "validate_votes"]
 
 REQUIRED_COLUMNS = (
     "vote_id", "study", "criterion", "annotator", "prompt", "seed",
@@ -104,16 +106,21 @@ def _read_csv(path: Path) -> pd.DataFrame:
     types.update({"vote_id": pa.string(), "created_at": pa.string(), "seed": pa.int64(),
                   "response_ms": pa.float64()})
     types.update({c: pa.bool_() for c in _BOOL_COLUMNS})
+
+    def read(column_types):
+        options = pacsv.ConvertOptions(column_types=column_types, true_values=list(_TRUE), false_values=list(_FALSE),
+                                       strings_can_be_null=False, quoted_strings_can_be_null=False)
+        return pacsv.read_csv(path, convert_options=options)
+
     try:
-        table = pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(
-                column_types=types, true_values=list(_TRUE), false_values=list(_FALSE),
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise VotesError(f"{path}: cannot parse the CSV: {exc}") from None
+        table = read(types)
+    except pa.ArrowInvalid:
+        # A seed or flag pyarrow cannot convert: read those as text, so validate_votes refuses them
+        # with the same message as the JSON Lines and Parquet readers (column and rows named).
+        try:
+            table = read({**types, "seed": pa.string(), **{c: pa.string() for c in _BOOL_COLUMNS}})
+        except pa.ArrowInvalid as exc:
+            raise VotesError(f"{path}: cannot parse the CSV: {exc}") from None
     return table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
 
 
@@ -230,8 +237,9 @@ def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
     for col in _BOOL_COLUMNS:
         out[col] = _as_bool(out[col], col, source)
     seed = pd.to_numeric(out["seed"], errors="coerce")
-    if seed.isna().any():
-        raise VotesError(f"{source}: column seed must be an integer, bad value at {_rows(seed.isna().to_numpy())}")
+    bad_seed = seed.isna().to_numpy() | (seed.to_numpy(np.float64, na_value=np.nan) % 1 != 0)
+    if bad_seed.any():
+        raise VotesError(f"{source}: column seed must be an integer, bad value at {_rows(bad_seed)}")
     out["seed"] = seed.astype(np.int64)
     if out["response_ms"].dtype != np.float64:
         out["response_ms"] = pd.to_numeric(out["response_ms"], errors="coerce").astype(np.float64)
@@ -366,6 +374,9 @@ def _check_systems_and_winner(df: pd.DataFrame, source: str) -> None:
 def read_bundle_metrics(path: str | Path) -> tuple[dict, dict]:
     """Read system- and image-level metrics from a study bundle manifest.
 
+    The manifest is checked by the bundle format's own validator (:func:`formats.bundle.check_manifest`,
+    every rule that needs no image file: the analysis reads only ``manifest.json``).
+
     Parameters
     ----------
     path : str or Path
@@ -376,29 +387,22 @@ def read_bundle_metrics(path: str | Path) -> tuple[dict, dict]:
     (dict, dict)
         ``{system_id: {metric: value}}`` and
         ``{(system_id, prompt_id, seed): {metric: value}}``.
+
+    Raises
+    ------
+    formats.bundle.BundleError
+        The manifest breaks a rule of contract section 1 (the message names entry and field).
+    FileNotFoundError
+        No manifest at ``path``.
     """
+    spec = read_bundle(path)
+    return spec.system_metrics(), spec.image_metrics()
+
+
+def read_bundle(path: str | Path) -> ManifestSpec:
+    """The checked manifest of a bundle directory or of a ``manifest.json`` (see :func:`read_bundle_metrics`)."""
     path = Path(path)
-    manifest = path / "manifest.json" if path.is_dir() else path
+    manifest = path / MANIFEST_NAME if path.is_dir() else path
     if not manifest.exists():
         raise FileNotFoundError(f"bundle manifest not found: {manifest}")
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise VotesError(f"{manifest}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("systems"), list):
-        raise VotesError(f"{manifest}: a bundle manifest needs a 'systems' list")
-    systems: dict = {}
-    for i, s in enumerate(data["systems"]):
-        if not isinstance(s, dict) or "id" not in s:
-            raise VotesError(f"{manifest}: systems[{i}] needs an 'id'")
-        systems[str(s["id"])] = {k: float(v) for k, v in (s.get("metrics") or {}).items()
-                                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    images: dict = {}
-    for i, im in enumerate(data.get("images") or []):
-        if not isinstance(im, dict) or not {"system", "prompt"} <= set(im):
-            raise VotesError(f"{manifest}: images[{i}] needs 'system' and 'prompt'")
-        metrics = {k: float(v) for k, v in (im.get("metrics") or {}).items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        if metrics:
-            images[(str(im["system"]), str(im["prompt"]), int(im.get("seed", 0)))] = metrics
-    return systems, images
+    return check_manifest(read_manifest(manifest))

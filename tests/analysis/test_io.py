@@ -95,7 +95,9 @@ def test_it_rejects_an_unknown_file_type(tmp_path):
 def test_it_reads_metrics_from_a_bundle(tmp_path):
     manifest = {"format": "qsched-bundle/1", "name": "b",
                 "systems": [{"id": "x", "metrics": {"jaq": 0.5, "fid": 20}}, {"id": "y"}],
-                "images": [{"system": "x", "prompt": "p1", "seed": 0, "path": "i.png", "metrics": {"jaq": 0.7}}]}
+                "prompts": [{"id": "p1", "text": "a prompt"}],  # a manifest the importer accepts too
+                "images": [{"system": "x", "prompt": "p1", "seed": 0, "path": "i.png", "metrics": {"jaq": 0.7}},
+                           {"system": "y", "prompt": "p1", "seed": 0, "path": "j.png"}]}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     systems, images = read_bundle_metrics(tmp_path)
     assert systems == {"x": {"jaq": 0.5, "fid": 20.0}, "y": {}}
