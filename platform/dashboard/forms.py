@@ -1,14 +1,13 @@
 """Forms of the researcher pages. They check input; the studies services do the writes."""
-import re
 
 from django import forms
 from django.conf import settings
 
+from formats.ids import ID_RULE, is_id
 from studies.models import Study
 from studies.services import DEFAULT_QUESTIONS
 
 STANDARD_CRITERIA = ("overall", "alignment", "quality")
-CRITERION_KEY = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 QUALITY_FIELDS = ("attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks")
 
@@ -96,8 +95,8 @@ class StudyCreateForm(forms.Form):
             key, sep, question = (part.strip() for part in line.partition(":"))
             if not sep or not question:
                 raise forms.ValidationError(f"Line {number}: write it as key: question.")
-            if not CRITERION_KEY.match(key):
-                raise forms.ValidationError(f"Line {number}: {key!r} is not a valid key (1-64 of A-Z a-z 0-9 . _ -).")
+            if not is_id(key):
+                raise forms.ValidationError(f"Line {number}: {key!r} is not a valid key ({ID_RULE}).")
             criteria.append({"key": key, "question": question})
         return criteria
 

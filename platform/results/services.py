@@ -31,6 +31,8 @@ from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.utils import timezone
 
+from formats.bundle import listed_pairs, numeric_metrics
+
 from .models import StudyReport
 
 logger = logging.getLogger(__name__)
@@ -114,20 +116,15 @@ class _LeaseRenewer:
 
 
 def _bundle_inputs(study):
-    metrics = {s.key: {k: float(v) for k, v in (s.metrics or {}).items()
-                       if isinstance(v, (int, float)) and not isinstance(v, bool)}
-               for s in study.systems.all()}
+    """System and image metrics and the listed pairs of the study's bundle, read as :mod:`formats.bundle` says."""
+    metrics = {s.key: numeric_metrics(s.metrics) for s in study.systems.all()}
     images = {}
     rows = study.images.exclude(metrics={}).values_list("system__key", "prompt__key", "seed", "metrics")
     for system, prompt, seed, m in rows.iterator(chunk_size=2000):
-        values = {k: float(v) for k, v in (m or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        values = numeric_metrics(m)
         if values:
             images[(system, prompt, int(seed))] = values
-    comparisons = None
-    raw = (study.manifest or {}).get("comparisons")
-    if isinstance(raw, list):
-        comparisons = [(str(c["a"]), str(c["b"])) for c in raw if isinstance(c, dict) and {"a", "b"} <= set(c)]
-    return metrics, images, comparisons
+    return metrics, images, listed_pairs(study.manifest or {})
 
 
 def _swap_in(tmp: Path, final: Path) -> None:

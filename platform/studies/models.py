@@ -6,9 +6,12 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from formats.ids import ID_PATTERN, ID_RULE
+
 #: What annotators see when a study has no public title: says nothing about the systems.
 DEFAULT_PUBLIC_TITLE = "Image comparison study"
-ID_VALIDATOR = RegexValidator(r"^[A-Za-z0-9._-]{1,64}$", "ids are 1-64 characters of A-Z a-z 0-9 . _ -")
+#: The id rule of :mod:`formats.ids` (the same pattern and words, so migrations do not change).
+ID_VALIDATOR = RegexValidator(ID_PATTERN.pattern, f"ids are {ID_RULE}")
 
 
 class Study(models.Model):

@@ -15,6 +15,8 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from formats.ids import ID_RULE, is_id
+
 from . import counters
 from .bundle import BundleError, BundleSpec, load_bundle
 from .errors import MembershipError, StudyError, StudyStateError
@@ -43,7 +45,6 @@ TRANSITIONS = {
 }
 
 SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", criteria=None,
@@ -376,8 +377,8 @@ def _clean_criteria(criteria) -> list[dict]:
         if not isinstance(item, dict):
             raise StudyError(f"criteria[{i}]: must be a key or {{'key': ..., 'question': ...}}, got {item!r}")
         key = str(item.get("key", "")).strip()
-        if not KEY_PATTERN.match(key):
-            raise StudyError(f"criteria[{i}].key: {key!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
+        if not is_id(key):
+            raise StudyError(f"criteria[{i}].key: {key!r} must be {ID_RULE}")
         if key in seen:
             raise StudyError(f"criteria[{i}].key: duplicate criterion {key!r}")
         seen.add(key)

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from generation.reference.demo import build_demo_bundle
 from qsched_platform.env import write_private_file
+from studies.bundle import BundleError
 from studies.models import Study
 from studies.services import DEFAULT_QUESTIONS, StudyError, create_study_from_bundle
 
@@ -75,7 +76,7 @@ class Command(BaseCommand):
                     votes_per_pair=3, allow_ties=True, quota_per_annotator=40, instructions=DEMO_INSTRUCTIONS,
                     consent_text=DEMO_CONSENT, completion_code="DEMO-THANKS", launch=True, progress=True,
                 )
-        except StudyError as error:
+        except (BundleError, StudyError) as error:
             raise CommandError(f"the demo bundle was refused: {error}") from error
 
 

@@ -1,11 +1,20 @@
-"""manage.py import_bundle <dir> --study <slug>: validate a bundle and import it as a new study."""
+"""manage.py import_bundle <dir> --study <slug>: validate a bundle and import it as a new study.
+
+With ``--dry-run`` it only checks the bundle with the shared validator (:mod:`formats.bundle`, the
+check ``python -m generation validate`` runs), prints ``ok`` or the error naming entry and field,
+and writes nothing. A refused bundle or option exits with status 2.
+"""
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from studies.bundle import BundleError, load_bundle
 from studies.errors import StudyError
 from studies.services import create_study_from_bundle
+
+#: Exit status of a refused bundle or option (as ``python -m generation validate``).
+REFUSED = 2
 
 
 class Command(BaseCommand):
@@ -35,6 +44,8 @@ class Command(BaseCommand):
                             help="images that get a degraded copy for gold checks (0 = repeats only)")
         parser.add_argument("--redirect-url", default="")
         parser.add_argument("--launch", action="store_true", help="make the study live at once")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="only check the bundle: print ok or the error, write nothing")
         parser.add_argument("--attention-check-rate", type=float, default=0.1,
                             help="0-0.5: share of requests that get a repeated-pair attention check (0 = off)")
         parser.add_argument("--attention-min-votes", type=int, default=3,
@@ -43,6 +54,8 @@ class Command(BaseCommand):
                             help="failed attention checks at which an annotator is excluded (0 = never)")
 
     def handle(self, *args, **opts):
+        if opts["dry_run"]:
+            return self._check(opts["bundle_dir"], progress=opts["verbosity"] > 1)
         owner = _owner(opts["owner"])
         try:
             study = create_study_from_bundle(
@@ -59,14 +72,22 @@ class Command(BaseCommand):
                 public_title=opts["public_title"], screen_out_code=opts["screen_out_code"],
                 require_crowd_id=opts["require_crowd_id"], gold_pairs=opts["gold_pairs"],
             )
-        except StudyError as exc:
-            raise CommandError(f"bundle refused, nothing imported: {exc}") from None
+        except (BundleError, StudyError) as exc:
+            raise CommandError(f"bundle refused, nothing imported: {exc}", returncode=REFUSED) from None
         self.stdout.write(self.style.SUCCESS(
             f"imported study {study.slug!r} ({study.status}): {study.systems.count()} systems, "
             f"{study.prompts.count()} prompts, {study.images.count()} images, "
             f"{study.comparisons.count()} comparisons, {study.work_items.count()} work items"))
         for warning in study.import_warnings:
             self.stderr.write(self.style.WARNING(f"warning: {warning}"))
+
+    def _check(self, bundle_dir: Path, *, progress: bool) -> None:
+        try:
+            spec = load_bundle(bundle_dir, progress=progress)
+        except BundleError as exc:
+            raise CommandError(str(exc), returncode=REFUSED) from exc
+        self.stdout.write(f"ok: {len(spec.systems)} systems, {len(spec.prompts)} prompts, {len(spec.images)} images, "
+                          f"{len(spec.comparisons)} comparisons")
 
 
 def _owner(username):
