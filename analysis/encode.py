@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from formats.votes import CHOICES, COUNTED_WHEN
+
 __all__ = ["EncodedVotes", "cluster_pair_counts", "dense_codes", "encode_votes", "item_ids", "n_distinct", "pair_counts"]
 
 A_WINS, B_WINS, TIE = 0, 1, 2
@@ -44,10 +46,12 @@ class EncodedVotes:
         return len(self.systems)
 
     def counted(self, include_excluded: bool = False) -> np.ndarray:
-        """Mask of the votes that rankings use (contract section 3)."""
-        mask = ~self.attention_check
-        if not include_excluded:
-            mask &= ~self.annotator_excluded
+        """Mask of the votes that rankings use (:data:`formats.votes.COUNTED_WHEN`; ``include_excluded``
+        also counts the votes of excluded annotators)."""
+        mask = np.ones(len(self.attention_check), dtype=bool)
+        for column, value in COUNTED_WHEN.items():
+            if not (include_excluded and column == "annotator_excluded"):
+                mask &= getattr(self, column) == value
         return mask
 
 
@@ -78,7 +82,7 @@ def encode_votes(votes: pd.DataFrame, extra_systems=()) -> EncodedVotes:
     left = _codes(votes["system_left"], systems).astype(np.int32)
     right = _codes(votes["system_right"], systems).astype(np.int32)
     choice_cats = votes["choice"].cat.categories
-    choice_map = np.array([{"left": 0, "right": 1, "tie": 2}[c] for c in choice_cats], dtype=np.int8)
+    choice_map = np.array([CHOICES.index(c) for c in choice_cats], dtype=np.int8)  # left 0, right 1, tie 2
     choice = choice_map[votes["choice"].cat.codes.to_numpy()]
     a = np.minimum(left, right)
     b = np.maximum(left, right)

@@ -27,18 +27,16 @@ import numpy as np
 import pandas as pd
 
 from formats.bundle import MANIFEST_NAME, ManifestSpec, check_manifest, read_manifest
+from formats.votes import CHOICES, FALSE_WORDS, TIE, TRUE_WORDS, VOTE_COLUMNS
 
 __all__ = ["REQUIRED_COLUMNS", "VotesError", "read_bundle", "read_bundle_metrics", "read_votes", "validate_votes"]
 
-REQUIRED_COLUMNS = (
-    "vote_id", "study", "criterion", "annotator", "prompt", "seed",
-    "system_left", "system_right", "choice", "winner", "response_ms",
-    "created_at", "attention_check", "annotator_excluded",
-)
+#: The columns of a votes file (:data:`formats.votes.VOTE_COLUMNS`).
+REQUIRED_COLUMNS = VOTE_COLUMNS
 #: Columns the analysis itself needs; the others are only checked for presence.
 _CATEGORY_COLUMNS = ("study", "criterion", "annotator", "prompt", "system_left", "system_right", "choice", "winner")
 _BOOL_COLUMNS = ("attention_check", "annotator_excluded")
-CHOICES = ("left", "right", "tie")
+_TRUE, _FALSE = TRUE_WORDS, FALSE_WORDS
 #: Columns whose values are identifiers: stripped of surrounding whitespace.
 _ID_COLUMNS = ("vote_id",) + _CATEGORY_COLUMNS
 #: Identifiers that must follow the id rule of contract section 1.
@@ -46,8 +44,6 @@ _STRICT_ID_COLUMNS = ("criterion", "prompt", "system_left", "system_right")
 ID_RE = r"^[A-Za-z0-9._-]{1,64}$"
 #: What a missing value turns into on its way through CSV, pandas or JSON: never an id.
 _MISSING_SPELLINGS = frozenset({"nan", "none", "null", "na", "n/a", "<na>", "nat"})
-_TRUE = ("true", "True", "TRUE", "1", "t", "yes")
-_FALSE = ("false", "False", "FALSE", "0", "f", "no", "")
 
 
 class VotesError(ValueError):
@@ -227,7 +223,7 @@ def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
     if unknown:
         bad = choice.isin(unknown).to_numpy()
         raise VotesError(f"{source}: unknown choice value(s) {', '.join(map(repr, unknown))} at {_rows(bad)}; "
-                         f"choice must be one of left, right, tie")
+                         f"choice must be one of {', '.join(CHOICES)}")
     for col in ("annotator", "prompt", "system_left", "system_right", "criterion"):
         empty = (out[col] == "").to_numpy() if "" in out[col].cat.categories else None
         if empty is not None and empty.any():
@@ -352,9 +348,9 @@ def _check_systems_and_winner(df: pd.DataFrame, source: str) -> None:
     same = left == right
     if same.any():
         raise VotesError(f"{source}: system_left equals system_right at {_rows(same)}; a vote compares two systems")
-    if "tie" in systems:
-        raise VotesError(f"{source}: 'tie' cannot be a system id (it is the winner value for ties)")
-    winner = _codes_in(df["winner"], systems.append(pd.Index(["tie"])))
+    if TIE in systems:
+        raise VotesError(f"{source}: {TIE!r} cannot be a system id (it is the winner value for ties)")
+    winner = _codes_in(df["winner"], systems.append(pd.Index([TIE])))
     choice = df["choice"].cat.codes.to_numpy()
     choice_names = df["choice"].cat.categories
     expected = np.select(

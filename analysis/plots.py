@@ -8,22 +8,20 @@ chance line and leave excluded annotators out.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
+from formats.report import PLOT_EXTENSIONS, plot_file, slug
+
 __all__ = ["write_plots"]
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
-
-
-def _save(fig, out: Path, stem: str) -> list[Path]:
+def _save(fig, out: Path, kind: str, criterion: str) -> list[Path]:
+    """Save ``fig`` under the report format's plot names (:func:`formats.report.plot_file`), PNG and SVG."""
     paths = []
-    for ext in ("png", "svg"):
-        path = out / f"{stem}.{ext}"
+    for ext in PLOT_EXTENSIONS:
+        path = out / plot_file(kind, criterion, ext)
         fig.savefig(path, dpi=120, bbox_inches="tight")
         paths.append(path)
     return paths
@@ -45,10 +43,9 @@ def write_plots(summary: dict, out: Path, metrics: dict | None = None) -> list[P
 
     paths: list[Path] = []
     for crit, res in summary["by_criterion"].items():
-        c = _slug(crit)
         bt = res["bradley_terry"]
         if bt:
-            paths += _ranking_plot(plt, bt, res, summary, crit, out, f"bt_{c}")
+            paths += _ranking_plot(plt, bt, res, summary, crit, out)
         matrix = res["win_rate_matrix"]
         systems = matrix["systems"]
         if len(systems) > 1:
@@ -64,7 +61,7 @@ def write_plots(summary: dict, out: Path, metrics: dict | None = None) -> list[P
                             ax.text(j, i, f"{vals[i, j]:.2f}", ha="center", va="center", fontsize=7)
             fig.colorbar(im, ax=ax, label="win rate of row against column")
             ax.set_title(f"{crit}: win rates")
-            paths += _save(fig, out, f"win_rate_matrix_{c}")
+            paths += _save(fig, out, "win_rate_matrix", crit)
             plt.close(fig)
         score = {r["system"]: r["score"] for r in bt}
         for row in res["correlation"]:
@@ -81,7 +78,7 @@ def write_plots(summary: dict, out: Path, metrics: dict | None = None) -> list[P
             ax.set_xlabel(name + (" (lower is better)" if row["lower_is_better"] else ""))
             ax.set_ylabel("Bradley-Terry score")
             ax.set_title(f"{crit}: score vs {name} (Spearman {rho}, n={row['n']})")
-            paths += _save(fig, out, f"score_vs_{_slug(name)}_{c}")
+            paths += _save(fig, out, f"score_vs_{slug(name)}", crit)
             plt.close(fig)
         rates = [r["agreement_with_majority"] for r in res["annotator_agreement"]
                  if r["agreement_with_majority"] is not None and not r["excluded"]]
@@ -96,12 +93,12 @@ def write_plots(summary: dict, out: Path, metrics: dict | None = None) -> list[P
             ax.set_xlabel("agreement with the majority of other votes")
             ax.set_ylabel("annotators (excluded ones left out)")
             ax.set_title(f"{crit}: agreement per annotator (n={len(rates)})")
-            paths += _save(fig, out, f"agreement_annotators_{c}")
+            paths += _save(fig, out, "agreement_annotators", crit)
             plt.close(fig)
     return paths
 
 
-def _ranking_plot(plt, bt, res, summary, crit, out, stem) -> list[Path]:
+def _ranking_plot(plt, bt, res, summary, crit, out) -> list[Path]:
     """Scores with intervals, one labelled block per connected group, regularized scores hollow."""
     groups = sorted({r["component"] for r in bt})
     rows = []  # (y, row), a gap between groups
@@ -139,6 +136,6 @@ def _ranking_plot(plt, bt, res, summary, crit, out, stem) -> list[Path]:
     if any(r.get("regularized") for r in bt):
         title += "\nhollow, dotted: regularized (no maximum-likelihood estimate; interval too narrow)"
     ax.set_title(title, fontsize=9)
-    paths = _save(fig, out, stem)
+    paths = _save(fig, out, "bt", crit)
     plt.close(fig)
     return paths

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from formats.report import REPORT_FORMAT, SUMMARY_FILE
+
 from .agreement import attention_checks
 from .bootstrap import KINDS
 from .bradley_terry import ELO_BASE
@@ -19,7 +21,8 @@ from .question import answer_question, parse_question
 
 __all__ = ["BOOTSTRAP_CHOICES", "ELO_ANCHOR", "FORMAT", "build_summary", "write_report", "write_tables"]
 
-FORMAT = "qsched-analysis/1"
+#: The summary's format id (:data:`formats.report.REPORT_FORMAT`).
+FORMAT = REPORT_FORMAT
 #: ``auto`` (the default) clusters by annotator, or by prompt where that design effect is larger.
 BOOTSTRAP_CHOICES = ("auto",) + KINDS
 ELO_ANCHOR = {
@@ -255,7 +258,7 @@ def write_report(votes: pd.DataFrame, out_dir: str | Path, *, plots: bool = True
 
         summary["plots"] = [p.name for p in write_plots(summary, out, metrics=kw.get("metrics"))]
     write_tables(summary, out)
-    tmp = out / "summary.json.tmp"
+    tmp = out / f"{SUMMARY_FILE}.tmp"
     tmp.write_text(json.dumps(summary, indent=1, allow_nan=False), encoding="utf-8")
-    tmp.replace(out / "summary.json")
+    tmp.replace(out / SUMMARY_FILE)
     return out

@@ -1,11 +1,15 @@
 """Votes export in contract section 2: CSV, JSON Lines and Parquet, streamed in chunks.
 
+The format (columns, the tie winner, booleans in CSV) is :mod:`formats.votes`'s; this module
+only reads the rows from the database and writes them.
+
 Rows are read with ``QuerySet.values(...).iterator()`` so memory stays flat for large
 studies; Parquet is written in row groups of :data:`BATCH_ROWS`.
 
 CSV only: a text cell that begins with ``= + - @``, a tab or a carriage return gets a
-leading ``'`` (:func:`csv_safe`), so a spreadsheet never runs a crowd id such as
-``=HYPERLINK(...)`` as a formula. JSON Lines and Parquet keep values as they are.
+leading ``'`` (:func:`formats.votes.csv_safe`), so a spreadsheet never runs a crowd id such as
+``=HYPERLINK(...)`` as a formula; the analysis' CSV reader takes it off again. JSON Lines and
+Parquet keep values as they are.
 """
 from __future__ import annotations
 
@@ -18,18 +22,14 @@ from typing import Iterator
 
 import pandas as pd
 
+from formats.votes import COUNTED_WHEN, TIE, VOTE_COLUMNS, csv_bool, csv_safe
+
 from .errors import StudyError
 
-__all__ = ["EXPORT_FORMATS", "VOTE_COLUMNS", "export_filename", "iter_vote_rows", "stream_votes",
+__all__ = ["EXPORT_FORMATS", "VOTE_COLUMNS", "counted_votes", "export_filename", "iter_vote_rows", "stream_votes",
            "votes_dataframe", "votes_response", "write_votes"]
 
-VOTE_COLUMNS = (
-    "vote_id", "study", "criterion", "annotator", "prompt", "seed", "system_left", "system_right",
-    "choice", "winner", "response_ms", "created_at", "attention_check", "annotator_excluded",
-)
 BATCH_ROWS = 5000
-#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 EXPORT_FORMATS = {
@@ -41,6 +41,16 @@ EXPORT_FORMATS = {
 _FIELDS = ("public_id", "criterion__key", "annotator__pseudonym", "annotator__external_id", "comparison__prompt__key",
            "comparison__seed", "system_left__key", "system_right__key", "choice", "winner__key", "response_ms",
            "created_at", "attention_check", "annotator__excluded")
+#: The Vote lookups of the vote columns that decide whether a vote counts (:data:`formats.votes.COUNTED_WHEN`).
+_COUNTED_LOOKUPS = {"attention_check": "attention_check", "annotator_excluded": "annotator__excluded"}
+
+
+def counted_votes() -> dict:
+    """Filter arguments for ``Vote.objects.filter(...)``: the votes that count in rankings and win rates.
+
+    :data:`formats.votes.COUNTED_WHEN` in the ORM's terms (not an attention check, annotator not excluded).
+    """
+    return {_COUNTED_LOOKUPS[column]: value for column, value in COUNTED_WHEN.items()}
 
 
 def iter_vote_rows(study, *, reveal_external_ids: bool = False) -> Iterator[dict]:
@@ -69,7 +79,7 @@ def iter_vote_rows(study, *, reveal_external_ids: bool = False) -> Iterator[dict
             "system_left": left,
             "system_right": right,
             "choice": choice,
-            "winner": winner if winner is not None else "tie",
+            "winner": winner if winner is not None else TIE,
             "response_ms": int(response_ms),
             "created_at": created_at.isoformat(),
             "attention_check": bool(attention_check),
@@ -167,8 +177,8 @@ def _text_chunks(rows: Iterator[dict], fmt: str) -> Iterator[tuple[bytes, int]]:
     for row in rows:
         if writer is not None:
             writer.writerow({**{key: csv_safe(value) for key, value in row.items()},
-                             "attention_check": _csv_bool(row["attention_check"]),
-                             "annotator_excluded": _csv_bool(row["annotator_excluded"])})
+                             "attention_check": csv_bool(row["attention_check"]),
+                             "annotator_excluded": csv_bool(row["annotator_excluded"])})
         else:
             buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
         n += 1
@@ -179,17 +189,6 @@ def _text_chunks(rows: Iterator[dict], fmt: str) -> Iterator[tuple[bytes, int]]:
     tail = buffer.getvalue()
     if tail or n == 0:
         yield tail.encode("utf-8"), n % 1000
-
-
-def csv_safe(value):
-    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _csv_bool(value: bool) -> str:
-    return "true" if value else "false"
 
 
 def _write_parquet(rows: Iterator[dict], out) -> int:

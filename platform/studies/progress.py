@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from .export import counted_votes
 from .models import Criterion, Study, WorkItem
 
 __all__ = ["ACTIVE_WINDOW", "compute_progress"]
@@ -67,7 +68,7 @@ def _pair_table(study: Study) -> list[dict]:
                           "comparison__image_b__system__key").distinct())
     for crit, position, a, b in pairs:
         table[(position, crit, a, b)] = {"criterion": crit, "a": a, "b": b, "a_wins": 0, "b_wins": 0, "ties": 0}
-    counted = (Vote.objects.filter(study=study, attention_check=False, annotator__excluded=False)
+    counted = (Vote.objects.filter(study=study, **counted_votes())
                .values("criterion__key", "criterion__position", "comparison__image_a__system__key",
                        "comparison__image_b__system__key")
                .annotate(a_wins=Count("id", filter=Q(winner=F("comparison__image_a__system"))),
