@@ -1,28 +1,52 @@
 """The examples in docs/examples/ (shown in docs/formats.md) are valid and agree with the code.
 
 They were produced by docs/examples/make_examples.py; if a format changes on purpose, rerun it.
+The formats themselves are defined in ``formats/``; the document's tables, excerpts and error
+examples are checked against those modules here.
 """
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from django.contrib.auth import get_user_model
 from studies.bundle import load_bundle
-from studies.export import VOTE_COLUMNS
+from studies.export import VOTE_COLUMNS as EXPORTED_COLUMNS
 from studies.services import create_study_from_bundle
 
-from analysis.io import read_bundle_metrics, read_votes
+from analysis.io import read_bundle, read_bundle_metrics, read_votes
 from analysis.report import build_summary
+from formats import bundle as bundle_format
+from formats.report import REPORT_FORMAT
+from formats.votes import VOTE_COLUMNS, winner_of
+from generation.manifest import validate_bundle
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXAMPLES = DOCS / "examples"
 BUNDLE = EXAMPLES / "bundle"
-CONTRACT_VOTE_FIELDS = [
-    "vote_id", "study", "criterion", "annotator", "prompt", "seed", "system_left", "system_right",
-    "choice", "winner", "response_ms", "created_at", "attention_check", "annotator_excluded",
-]
+
+
+def _doc() -> str:
+    return (DOCS / "formats.md").read_text(encoding="utf-8")
+
+
+def _section(number: int) -> str:
+    doc = _doc()
+    start = doc.index(f"## {number}.")
+    end = doc.index(f"## {number + 1}.", start)
+    return doc[start:end]
+
+
+def _documented_vote_fields() -> list[str]:
+    """The field names in the table of section 2, in their order (a row may name two fields)."""
+    fields = []
+    for line in _section(2).splitlines():
+        if line.startswith("| `"):
+            fields += re.findall(r"`([a-z_]+)`", line.split("|")[1])
+    return fields
 
 
 def _manifest() -> dict:
@@ -72,6 +96,56 @@ def test_the_example_bundle_passes_the_platform_validation():
     assert all(entry["sha256"] for entry in _manifest()["images"])
 
 
+def test_the_example_bundle_passes_every_reader():
+    systems = ["w4a8", "w4a8-qsched"]
+    assert [s["id"] for s in validate_bundle(BUNDLE)["systems"]] == systems
+    assert [s.key for s in bundle_format.load_bundle(BUNDLE).systems] == systems
+    assert [s.key for s in read_bundle(BUNDLE).systems] == systems
+
+
+def test_the_manifest_excerpt_quotes_the_example_manifest():
+    (excerpt,) = re.findall(r"```json\n(.*?)```", _section(1), flags=re.DOTALL)
+    shown, example = json.loads(excerpt), _manifest()
+    assert shown["format"] == bundle_format.BUNDLE_FORMAT == example["format"]
+    for key in ("name", "prompts", "comparisons"):
+        assert shown[key] == example[key], key
+    for key in ("systems", "images"):
+        for entry in shown[key]:
+            assert entry in example[key], entry
+
+
+#: The edit of the example bundle that each documented error message comes from.
+ERROR_EXAMPLES = {
+    "images[1].sha256": lambda m: m["images"][1].update(sha256="0" * 64),
+    "images[2].path": lambda m: m["images"][2].update(path="../x.png"),
+    "images[0].system": lambda m: m["images"][0].update(system="fp16"),
+    "prompts[0].id": lambda m: m["prompts"][0].update(id="p 1"),
+    "comparisons[1].b": lambda m: m.update(comparisons=[{"a": "w4a8-qsched", "b": "w4a8"},
+                                                        {"a": "w4a8", "b": "w4a8-qsched"}]),
+}
+
+
+def _documented_errors() -> list[str]:
+    section = _section(1)
+    start = section.index("The error names the entry and the field, for example:")
+    block = re.search(r"```\n(.*?)```", section[start:], flags=re.DOTALL).group(1)
+    return block.splitlines()
+
+
+@pytest.mark.parametrize("line", _documented_errors())
+def test_each_documented_error_is_what_the_validator_says(line, tmp_path):
+    where = line.split(": ", 1)[0]
+    root = tmp_path / "bundle"
+    shutil.copytree(BUNDLE, root)
+    manifest = _manifest()
+    ERROR_EXAMPLES[where](manifest)
+    (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(bundle_format.BundleError) as info:
+        bundle_format.load_bundle(root)
+    pattern = ".*".join(re.escape(part) for part in line.split("..."))  # "..." in the document shortens a hash
+    assert re.fullmatch(pattern, str(info.value)), str(info.value)
+
+
 def test_the_example_bundle_imports_as_a_study(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     owner = get_user_model().objects.create(username="docs-owner")
@@ -87,9 +161,9 @@ def test_the_example_bundle_imports_as_a_study(db, settings, tmp_path):
 
 def test_the_example_votes_have_the_contract_columns_in_export_order():
     header = (EXAMPLES / "votes.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
-    assert header == CONTRACT_VOTE_FIELDS == list(VOTE_COLUMNS)
+    assert header == _documented_vote_fields() == list(VOTE_COLUMNS) == list(EXPORTED_COLUMNS)
     first = json.loads((EXAMPLES / "votes.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert list(first) == CONTRACT_VOTE_FIELDS
+    assert list(first) == list(VOTE_COLUMNS)
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -115,7 +189,7 @@ def test_the_example_votes_refer_to_the_example_bundle():
     images = {(i["system"], i["prompt"], str(i["seed"])) for i in _manifest()["images"]}
     for side in ("system_left", "system_right"):
         assert set(zip(votes[side], votes["prompt"], votes["seed"])) <= images
-    winner = votes.apply(lambda r: {"left": r.system_left, "right": r.system_right, "tie": "tie"}[r.choice], axis=1)
+    winner = votes.apply(lambda r: winner_of(r.choice, r.system_left, r.system_right), axis=1)
     assert (votes["winner"] == winner).all()
     assert votes["vote_id"].is_unique
     assert votes["created_at"].str.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)$").all()
@@ -125,7 +199,7 @@ def test_the_example_votes_refer_to_the_example_bundle():
 
 def test_the_example_summary_has_the_contract_keys():
     summary = _summary()
-    assert summary["format"] == "qsched-analysis/1"
+    assert summary["format"] == REPORT_FORMAT == "qsched-analysis/1"
     assert {"n_votes", "n_annotators", "by_criterion"} <= set(summary)
     for result in summary["by_criterion"].values():
         assert {"systems", "win_rates", "bradley_terry", "agreement", "position_bias", "correlation"} <= set(result)
@@ -280,7 +354,7 @@ def test_section_5_names_every_annotator_api_setting():
 # -- the document itself ----------------------------------------------------------------------
 
 def test_formats_md_quotes_the_examples_verbatim():
-    doc = (DOCS / "formats.md").read_text(encoding="utf-8")
+    doc = _doc()
     for lang, name in (("csv", "votes.csv"), ("jsonl", "votes.jsonl")):
         lines = set((EXAMPLES / name).read_text(encoding="utf-8").splitlines())
         blocks = re.findall(rf"```{lang}\n(.*?)```", doc, flags=re.DOTALL)

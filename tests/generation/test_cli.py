@@ -1,6 +1,7 @@
 """`python -m generation ...` end to end on a tiny saved pipeline; presets; plans split into chunks."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -254,3 +255,24 @@ def test_the_unquantized_system_is_named_for_the_dtype_it_runs_in(saved_pipeline
     assert main(["bundle", "--pipeline", str(saved_pipeline), "--systems", "fp16,w4a8", "--prompt", "x",
                  "--out", str(tmp_path / "c"), *TINY]) == 2
     assert "call it 'fp32'" in capsys.readouterr().err
+
+
+def test_validate_prints_ok_for_a_bundle_the_importer_accepts(capsys):
+    bundle = Path(__file__).resolve().parents[2] / "docs" / "examples" / "bundle"
+    assert main(["validate", str(bundle)]) == 0
+    assert capsys.readouterr().out == "ok: 2 systems, 2 prompts, 4 images, 2 comparisons\n"
+
+
+def test_validate_names_entry_and_field_and_exits_2_writing_nothing(tmp_path, capsys):
+    import shutil
+
+    bundle = tmp_path / "b"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "docs" / "examples" / "bundle", bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["images"][0]["seed"] = -1
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    before = sorted(p.name for p in bundle.rglob("*"))
+    assert main(["validate", str(bundle)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "error: images[0].seed: must be an integer in [0, 2^63-1], got -1\n"
+    assert sorted(p.name for p in bundle.rglob("*")) == before

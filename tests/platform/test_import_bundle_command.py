@@ -48,3 +48,21 @@ def test_a_bad_option_is_refused(tmp_path, owner):
     with pytest.raises(CommandError, match="votes_per_pair"):
         call_command("import_bundle", str(write_bundle(tmp_path / "b")), "--study", "cmd", "--owner", "owner",
                      "--votes-per-pair", "0", verbosity=0)
+
+
+def test_a_dry_run_prints_ok_and_writes_nothing(tmp_path, settings, capsys):
+    root = write_bundle(tmp_path / "b", n_prompts=2)
+    call_command("import_bundle", str(root), "--study", "cmd", "--dry-run")
+    assert capsys.readouterr().out == "ok: 3 systems, 2 prompts, 6 images, 6 comparisons\n"
+    assert not Study.objects.exists()
+    assert not any(p.is_file() for p in settings.MEDIA_ROOT.rglob("*"))
+
+
+def test_a_dry_run_names_entry_and_field_of_a_broken_bundle_and_exits_2(tmp_path, settings):
+    root = write_bundle(tmp_path / "b")
+    edit_manifest(root, lambda m: m.update(comparisons=[{"a": "fp16", "b": "w4a8"}, {"a": "w4a8", "b": "fp16"}]))
+    with pytest.raises(CommandError, match=r"^comparisons\[1\]\.b: duplicate pair 'w4a8' / 'fp16'") as info:
+        call_command("import_bundle", str(root), "--study", "cmd", "--dry-run")
+    assert info.value.returncode == 2
+    assert not Study.objects.exists()
+    assert not any(p.is_file() for p in settings.MEDIA_ROOT.rglob("*"))
