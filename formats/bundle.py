@@ -529,7 +529,7 @@ def _decode(data: bytes, where: str, rel: str, max_pixels: int) -> str:
             img.load()
     except BundleError:
         raise
-    except Exception as exc:  # Pillow raises many types for broken files
+    except Exception as exc:  # noqa: BLE001 -- Pillow raises many types for broken files
         raise BundleError(where, "path", f"{rel!r} is not a readable PNG, JPEG or WebP image ({exc})") from None
     return IMAGE_FORMATS[fmt]
 

@@ -36,8 +36,8 @@ def write_plan(out_dir, *, name: str, systems: list[dict], prompts, seeds, call:
                jaq: dict | None = None, fid_reference: str | None = None, comparisons="all-pairs",
                batch_size: int = 4) -> dict:
     """Validate and write ``bundle_plan.json``; returns the plan. Bad input writes nothing."""
-    from generation.bundle import _check_seeds, _comparisons
     from formats.bundle import MIN_SYSTEMS
+    from generation.bundle import _check_seeds, _comparisons
     from generation.manifest import check_id
 
     check_id(name, "bundle name")

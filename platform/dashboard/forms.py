@@ -2,10 +2,10 @@
 
 from django import forms
 from django.conf import settings
-
-from formats.ids import ID_RULE, is_id
 from studies.models import Study
 from studies.services import DEFAULT_QUESTIONS
+
+from formats.ids import ID_RULE, is_id
 
 STANDARD_CRITERIA = ("overall", "alignment", "quality")
 TEXTAREA = forms.Textarea(attrs={"rows": 3})

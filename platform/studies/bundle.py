@@ -13,8 +13,15 @@ from pathlib import Path
 from django.conf import settings
 
 from formats import bundle as _format
-from formats.bundle import (BUNDLE_FORMAT, BundleError, BundleSpec, ComparisonSpec, ImageSpec, PromptSpec,
-                            SystemSpec)
+from formats.bundle import (
+    BUNDLE_FORMAT,
+    BundleError,
+    BundleSpec,
+    ComparisonSpec,
+    ImageSpec,
+    PromptSpec,
+    SystemSpec,
+)
 
 __all__ = ["BUNDLE_FORMAT", "BundleError", "BundleSpec", "ComparisonSpec", "ImageSpec", "PromptSpec",
            "SystemSpec", "load_bundle"]

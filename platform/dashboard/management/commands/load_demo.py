@@ -6,12 +6,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-
-from generation.reference.demo import build_demo_bundle
 from qsched_platform.env import write_private_file
 from studies.bundle import BundleError
 from studies.models import Study
 from studies.services import DEFAULT_QUESTIONS, StudyError, create_study_from_bundle
+
+from generation.reference.demo import build_demo_bundle
 
 DEMO_CRITERIA = ("overall", "alignment")
 DEMO_INSTRUCTIONS = (
