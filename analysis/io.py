@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from formats.bundle import MANIFEST_NAME, ManifestSpec, check_manifest, read_manifest
-from formats.votes import CHOICES, FALSE_WORDS, TIE, TRUE_WORDS, VOTE_COLUMNS
+from formats.votes import CHOICES, CSV_ESCAPE, FALSE_WORDS, TIE, TRUE_WORDS, VOTE_COLUMNS, csv_unescape
 
 __all__ = ["REQUIRED_COLUMNS", "VotesError", "read_bundle", "read_bundle_metrics", "read_votes", "validate_votes"]
 
@@ -117,7 +117,29 @@ def _read_csv(path: Path) -> pd.DataFrame:
             table = read({**types, "seed": pa.string(), **{c: pa.string() for c in _BOOL_COLUMNS}})
         except pa.ArrowInvalid as exc:
             raise VotesError(f"{path}: cannot parse the CSV: {exc}") from None
-    return table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
+    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
+    for column in ("vote_id", *_CATEGORY_COLUMNS):
+        frame[column] = _csv_unescaped(frame[column])
+    return frame
+
+
+def _csv_unescaped(series: pd.Series) -> pd.Series:
+    """Text cells as written before :func:`formats.votes.csv_safe` (one leading ``'`` off), categories kept."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = pd.Index(series.cat.categories.astype(str))
+        if not cats.str.startswith(CSV_ESCAPE).any():
+            return series
+        values = pd.Index([csv_unescape(c) for c in cats])
+        codes, uniques = pd.factorize(values)  # two cells that read back equal become one category
+        old = series.cat.codes.to_numpy()
+        new = np.where(old >= 0, codes[np.maximum(old, 0)], -1)
+        return pd.Series(pd.Categorical.from_codes(new, uniques), index=series.index, name=series.name)
+    text = series.astype("string")
+    escaped = text.str.startswith(CSV_ESCAPE).fillna(False).to_numpy(bool)
+    if not escaped.any():
+        return series
+    text[escaped] = text[escaped].str.slice(1)
+    return text
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:

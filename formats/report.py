@@ -27,7 +27,9 @@ PLOT_EXTENSIONS = ("png", "svg")
 #: win-rate matrix, agreement per annotator; ``score_vs_<metric>`` per system metric.
 PLOT_KINDS = ("bt", "win_rate_matrix", "agreement_annotators")
 #: The agreement figures of a criterion that the study page shows.
-HEADLINE_AGREEMENT = ("krippendorff_alpha", "fleiss_kappa", "n_items")
+HEADLINE_AGREEMENT = ("krippendorff_alpha", "fleiss_kappa", "n_items", "chance_agreement")
+#: The study page lists at most this many differences between systems per criterion.
+HEADLINE_DIFFERENCES = 10
 
 
 class CriterionHeadline(TypedDict):
@@ -37,6 +39,8 @@ class CriterionHeadline(TypedDict):
     interval_method: str
     n_votes: int
     agreement: dict  # the keys of HEADLINE_AGREEMENT
+    design_effect: float | None  # annotator x prompt clustering, when estimated
+    differences: list[dict]  # the first HEADLINE_DIFFERENCES rows of the summary's differences
     notes: list[str]
     ranking_plot: str  # file name of the PNG ranking plot (present in the report when it was drawn)
 
@@ -59,6 +63,8 @@ def headline(summary: dict) -> dict[str, CriterionHeadline]:
     for criterion, res in summary["by_criterion"].items():
         out[criterion] = CriterionHeadline(
             bradley_terry=res["bradley_terry"], interval_method=res["interval_method"], n_votes=res["n_votes"],
-            agreement={k: res["agreement"].get(k) for k in HEADLINE_AGREEMENT}, notes=res["notes"],
+            agreement={k: res["agreement"].get(k) for k in HEADLINE_AGREEMENT},
+            design_effect=(res.get("design_effect") or {}).get("annotator_x_prompt"),
+            differences=res.get("differences", [])[:HEADLINE_DIFFERENCES], notes=res["notes"],
             ranking_plot=plot_file("bt", criterion))
     return out

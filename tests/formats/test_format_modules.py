@@ -58,12 +58,16 @@ def test_plot_names_are_kind_and_criterion_slug():
 def test_the_headline_keeps_what_the_study_page_shows():
     res = {"bradley_terry": [{"system": "a", "score": 0.1, "ci95": [0, 0.2], "elo": 1017.4}],
            "interval_method": "annotator bootstrap", "n_votes": 12,
-           "agreement": {"krippendorff_alpha": 0.4, "fleiss_kappa": 0.39, "n_items": 3, "percent_agreement": 0.7},
-           "notes": ["n is small"], "win_rates": []}
+           "agreement": {"krippendorff_alpha": 0.4, "fleiss_kappa": 0.39, "n_items": 3, "percent_agreement": 0.7,
+                         "chance_agreement": 0.5},
+           "design_effect": {"annotator_x_prompt": 1.3, "annotator": 1.2},
+           "differences": [{"a": "a", "b": str(i)} for i in range(12)], "notes": ["n is small"], "win_rates": []}
     shown = report.headline({"format": report.REPORT_FORMAT, "by_criterion": {"overall": res}})
     assert shown == {"overall": {"bradley_terry": res["bradley_terry"], "interval_method": "annotator bootstrap",
                                  "n_votes": 12, "notes": ["n is small"], "ranking_plot": "bt_overall.png",
-                                 "agreement": {"krippendorff_alpha": 0.4, "fleiss_kappa": 0.39, "n_items": 3}}}
+                                 "design_effect": 1.3, "differences": res["differences"][:10],
+                                 "agreement": {"krippendorff_alpha": 0.4, "fleiss_kappa": 0.39, "n_items": 3,
+                                               "chance_agreement": 0.5}}}
 
 
 def _manifest(**changes):
@@ -98,3 +102,15 @@ def test_a_bundle_error_survives_pickling_with_entry_and_field():
 
     error = pickle.loads(pickle.dumps(BundleError("images[3]", "sha256", "does not match")))
     assert (error.entry, error.field, str(error)) == ("images[3]", "sha256", "images[3].sha256: does not match")
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://x\")", "+1", "-fp16", "@SUM(A1)", "\tTAB", "\r=1", "'quoted",
+                                   "''", "plain", "a-1f2e", ""])
+def test_a_csv_cell_reads_back_as_written_and_never_starts_like_a_formula(value):
+    cell = votes.csv_safe(value)
+    assert votes.csv_unescape(cell) == value
+    assert not cell.startswith(votes.FORMULA_STARTS)
+
+
+def test_numbers_and_flags_are_not_escaped():
+    assert [votes.csv_safe(v) for v in (5, True, None)] == [5, True, None]
