@@ -1,7 +1,7 @@
 """The drift corpus through every reader of its format: two readers that disagree fail here.
 
 Bundles go through generation (``validate_bundle`` and ``python -m generation validate``), the
-platform (the real import, and ``import_bundle --dry-run``) and the analysis (``read_bundle_metrics``,
+platform (the real import, the upload of the bundle as a zip, and ``import_bundle --dry-run``) and the analysis (``read_bundle_metrics``,
 manifest rules only: a case decided by the image files must pass there). Vote files go through
 the analysis' CSV, JSON Lines and Parquet readers. ``cases.json`` holds each case's verdict;
 ``make_corpus.py`` wrote it.
@@ -100,6 +100,36 @@ def test_the_platform_import_gives_each_bundle_its_verdict(case, db, settings, t
     _assert_refused_as_indexed(info.value, case)
     assert not Study.objects.exists()
     assert not any(p.is_file() for p in settings.MEDIA_ROOT.rglob("*"))
+
+
+def _zip_of(folder: Path) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("case", BUNDLES, ids=_ids(BUNDLES))
+def test_the_upload_of_each_bundle_as_a_zip_gives_its_verdict(case, db, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from studies.models import Study
+    from studies.services import create_study_from_zip
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    owner = get_user_model().objects.create(username="drift-owner")
+    upload = SimpleUploadedFile("bundle.zip", _zip_of(HERE / case["path"]), "application/zip")
+    if case["valid"]:
+        assert create_study_from_zip(upload=upload, slug="drift", owner=owner).images.exists()
+        return
+    with pytest.raises(BundleError) as info:
+        create_study_from_zip(upload=upload, slug="drift", owner=owner)
+    _assert_refused_as_indexed(info.value, case)
+    assert not Study.objects.exists()
 
 
 @pytest.mark.parametrize("case", BUNDLES, ids=_ids(BUNDLES))
