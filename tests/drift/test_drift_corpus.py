@@ -6,6 +6,7 @@ manifest rules only: a case decided by the image files must pass there). Vote fi
 the analysis' CSV, JSON Lines and Parquet readers. ``cases.json`` holds each case's verdict;
 ``make_corpus.py`` wrote it.
 """
+import csv
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from django.core.management import CommandError, call_command
 
 from analysis.io import VotesError, read_bundle_metrics, read_votes
 from formats.bundle import BundleError
+from formats.votes import csv_unescape
 from generation.cli import main as generation_main
 from generation.manifest import validate_bundle
 from tests.drift.make_corpus import write_corpus
@@ -186,9 +188,17 @@ def test_the_real_commands_exit_0_and_2(tmp_path):
 
 # -- votes ------------------------------------------------------------------------------------
 
+def _csv_rows(csv_path: Path) -> pd.DataFrame:
+    """The CSV's cells as text, read by the csv module and formats.votes' rule for escaped cells (not by the
+    analysis' reader under test)."""
+    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return pd.DataFrame([{k: csv_unescape(v) for k, v in row.items()} for row in rows])
+
+
 def _as_jsonl(csv_path: Path, out: Path) -> Path:
     """The CSV's rows as JSON Lines, numbers and true/false as JSON values (as the export writes them)."""
-    rows = pd.read_csv(csv_path, dtype=str, keep_default_na=False).to_dict("records")
+    rows = _csv_rows(csv_path).to_dict("records")
 
     def typed(key, value):
         if key in ("seed", "response_ms") and value.isdigit():
@@ -203,7 +213,7 @@ def _as_jsonl(csv_path: Path, out: Path) -> Path:
 
 def _as_parquet(csv_path: Path, out: Path) -> Path:
     """The CSV as Parquet: a column whose every value is a number (or true/false) gets that type, as the export's."""
-    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    frame = _csv_rows(csv_path)
     for column in ("seed", "response_ms"):
         if column in frame and frame[column].str.isdigit().all():
             frame[column] = frame[column].astype("int64")
@@ -225,6 +235,11 @@ def test_the_analysis_readers_give_each_votes_file_its_verdict(case, reader, tmp
     if case["valid"]:
         votes = read_votes(path)
         assert len(votes) == 6 and set(votes["choice"]) == {"left", "right", "tie"}
+        as_read = {c: [str(v) for v in votes[c]] for c in ("vote_id", "annotator", "system_left", "system_right",
+                                                          "winner", "seed")}
+        expected = _csv_rows(HERE / case["path"])
+        expected = {c: [str(v).strip() for v in expected[c]] for c in as_read}
+        assert as_read == expected  # every reader gives the values the file holds
         return
     with pytest.raises(VotesError) as info:
         read_votes(path)
