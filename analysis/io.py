@@ -1,5 +1,8 @@
 """Read and validate votes (contract section 2) from CSV, JSON Lines or Parquet.
 
+The format is :mod:`formats.votes`'s (columns, choices, id columns, missing-value
+spellings, booleans, CSV escaping); this module reads files and checks them fast.
+
 Rules (a file that breaks one is refused whole, the message naming the column
 and the rows or values; nothing is analysed):
 
@@ -11,8 +14,8 @@ and the rows or values; nothing is analysed):
   system (chosen over refusing: spreadsheets and hand edits add such spaces,
   and stripping cannot merge two ids the contract allows, as ids never hold
   spaces);
-* ``criterion``, ``prompt`` and system ids are 1-64 characters of
-  ``A-Za-z0-9._-`` (contract section 1); no identifier may be empty or a
+* ``criterion``, ``prompt`` and system ids follow the id rule
+  (:mod:`formats.ids`, contract section 1); no identifier may be empty or a
   spelling of a missing value (``NaN``, ``None``, ``null``, ``NA``);
 * ``vote_id`` is unique: a file with duplicated ids is refused, naming them
   (contract section 3: duplicates would be counted twice);
@@ -27,7 +30,18 @@ import numpy as np
 import pandas as pd
 
 from formats.bundle import MANIFEST_NAME, ManifestSpec, check_manifest, read_manifest
-from formats.votes import CHOICES, CSV_ESCAPE, FALSE_WORDS, TIE, TRUE_WORDS, VOTE_COLUMNS, csv_unescape
+from formats.ids import ID_RULE, is_id
+from formats.votes import (
+    CHOICES,
+    CSV_ESCAPE,
+    FALSE_WORDS,
+    ID_COLUMNS,
+    MISSING_SPELLINGS,
+    TIE,
+    TRUE_WORDS,
+    VOTE_COLUMNS,
+    csv_unescape,
+)
 
 __all__ = ["REQUIRED_COLUMNS", "VotesError", "read_bundle", "read_bundle_metrics", "read_votes", "validate_votes"]
 
@@ -40,10 +54,9 @@ _TRUE, _FALSE = TRUE_WORDS, FALSE_WORDS
 #: Columns whose values are identifiers: stripped of surrounding whitespace.
 _ID_COLUMNS = ("vote_id",) + _CATEGORY_COLUMNS
 #: Identifiers that must follow the id rule of contract section 1.
-_STRICT_ID_COLUMNS = ("criterion", "prompt", "system_left", "system_right")
-ID_RE = r"^[A-Za-z0-9._-]{1,64}$"
+_STRICT_ID_COLUMNS = ID_COLUMNS
 #: What a missing value turns into on its way through CSV, pandas or JSON: never an id.
-_MISSING_SPELLINGS = frozenset({"nan", "none", "null", "na", "n/a", "<na>", "nat"})
+_MISSING_SPELLINGS = MISSING_SPELLINGS
 
 
 class VotesError(ValueError):
@@ -280,9 +293,6 @@ def _strip_categories(s: pd.Series) -> pd.Series:
 
 def _check_ids(df: pd.DataFrame, source: str) -> None:
     """Identifiers: never empty or a missing-value spelling; strict columns follow the contract's id rule."""
-    import re
-
-    strict = re.compile(ID_RE)
     for col in _ID_COLUMNS:
         if col == "vote_id" or col not in df.columns:
             continue
@@ -293,11 +303,11 @@ def _check_ids(df: pd.DataFrame, source: str) -> None:
             raise VotesError(f"{source}: column {col} has an empty or missing value ({missing[0]!r}) at {_rows(bad)}; "
                              "every vote needs a real identifier")
         if col in _STRICT_ID_COLUMNS:
-            wrong = [c for c in cats if not strict.match(c)]
+            wrong = [c for c in cats if not is_id(c)]
             if wrong:
                 bad = df[col].isin(wrong).to_numpy()
-                raise VotesError(f"{source}: column {col} has id {wrong[0]!r} at {_rows(bad)}; ids are 1-64 "
-                                 "characters of A-Z a-z 0-9 . _ - (contract section 1)")
+                raise VotesError(f"{source}: column {col} has id {wrong[0]!r} at {_rows(bad)}; ids are {ID_RULE} "
+                                 "(contract section 1)")
 
 
 def _checked_vote_ids(ids: pd.Series, source: str) -> pd.Series:

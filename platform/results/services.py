@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from formats.bundle import listed_pairs, numeric_metrics
+from formats.report import headline
 
 from .models import StudyReport
 
@@ -174,7 +175,7 @@ def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> St
     from studies.export import votes_dataframe
 
     from analysis.io import VotesError
-    from analysis.report import write_report
+    from analysis.report import build_summary, write_report
 
     from .questions import analysis_question, record_answer
 
@@ -193,8 +194,9 @@ def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> St
             plots = bool(getattr(settings, "QSCHED_REPORT_PLOTS", True))
         question = analysis_question(study)
         try:
-            write_report(votes, tmp, plots=plots, metrics=metrics, image_metrics=images, comparisons=comparisons,
-                         n_bootstrap=n_bootstrap, systems=sorted(metrics), question=question)
+            summary = build_summary(votes, metrics=metrics, image_metrics=images, comparisons=comparisons,
+                                    n_bootstrap=n_bootstrap, systems=sorted(metrics), question=question)
+            write_report(votes, tmp, plots=plots, summary=summary, metrics=metrics)
             _swap_in(tmp, final)
         except (VotesError, ValueError) as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -206,8 +208,8 @@ def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> St
         report.status, report.message, report.n_votes = StudyReport.Status.OK, "", len(votes)
         report.refreshed_at = timezone.now()
         report.files = sorted(p.name for p in final.iterdir() if REPORT_FILE_RE.match(p.name))
-        report.headline, answer = _headline(final / "summary.json")
-        record_answer(study, question, answer)
+        report.headline = headline(summary)  # from the summary in memory, never read back from disk
+        record_answer(study, question, summary.get("question"))
         return report
     finally:
         # Recorded only while the lease is still ours (a build that lost it leaves the row to the new holder).
@@ -215,20 +217,3 @@ def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> St
         StudyReport.objects.filter(pk=report.pk, building_by=holder).update(
             status=report.status, message=report.message, n_votes=report.n_votes, refreshed_at=report.refreshed_at,
             files=report.files, headline=report.headline, building_since=None, building_by="")
-
-
-def _headline(summary_path: Path) -> tuple[dict, dict | None]:
-    """What the study page shows per criterion, and the answer to the study's question (if asked)."""
-    import json
-
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    out = {}
-    for crit, res in summary["by_criterion"].items():
-        out[crit] = {"bradley_terry": res["bradley_terry"], "interval_method": res["interval_method"],
-                     "n_votes": res["n_votes"], "agreement": {k: res["agreement"].get(k) for k in
-                                                              ("krippendorff_alpha", "fleiss_kappa", "n_items",
-                                                               "chance_agreement")},
-                     "design_effect": (res.get("design_effect") or {}).get("annotator_x_prompt"),
-                     "differences": res.get("differences", [])[:10],
-                     "notes": res["notes"]}
-    return out, summary.get("question")
