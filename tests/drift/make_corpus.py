@@ -176,6 +176,14 @@ def _drop_column(name: str):
     return edit
 
 
+def _spreadsheet_cells(rows, header):
+    rows[0].update(system_left=" a", system_right="b ", winner=" a ")  # spaces a spreadsheet adds
+    rows[1].update(annotator="'=HYPERLINK(\"http://x\")")  # as formats.votes.csv_safe writes =HYPERLINK(...)
+    header.insert(0, BOM)
+
+
+BOM = "\ufeff"
+
 #: name -> (what it is, edit, verdict): None for valid, else words of the message.
 VOTE_CASES = {
     "valid": ("six votes, ties included", None, None),
@@ -190,6 +198,11 @@ VOTE_CASES = {
                           "system_left equals system_right"),
     "seed-not-an-integer": ("a seed of 1.5 (the JSON Lines reader truncated it to 1)", _vote_edit(4, seed="1.5"),
                             "column seed must be an integer, bad value at row(s) 6"),
+    "duplicate-vote-id": ("a vote_id given twice (the vote would count twice)", _vote_edit(3, vote_id="v1"),
+                          "duplicated vote_id 'v1'"),
+    "prompt-not-an-id": ("a prompt id with a space", _vote_edit(2, prompt="p 1"), "column prompt has id 'p 1'"),
+    "valid-spreadsheet-cells": ("valid: a byte-order mark, spaces around ids, a crowd id that looks like a formula "
+                                "(written with a leading ')", _spreadsheet_cells, None),
     "bad-boolean": ("attention_check that is neither true nor false", _vote_edit(3, attention_check="perhaps"),
                     "must be true/false"),
 }
@@ -220,6 +233,8 @@ def write_corpus(root: Path = HERE) -> list[dict]:
         if edit is not None:
             edit(rows, header)
         with open(root / "votes" / f"{name}.csv", "w", encoding="utf-8", newline="") as fh:
+            if header[0] == BOM:
+                fh.write(header.pop(0))
             writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
