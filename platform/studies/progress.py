@@ -41,7 +41,7 @@ def compute_progress(study: Study) -> dict:
     k = study.votes_per_pair
     items = dict(WorkItem.objects.filter(study=study).values("criterion").annotate(n=Count("id"))
                  .values_list("criterion", "n"))
-    votes = dict(Vote.objects.filter(study=study, attention_check=False, annotator__excluded=False).values("criterion")
+    votes = dict(Vote.objects.filter(study=study, **counted_votes()).values("criterion")
                  .annotate(n=Count("id")).values_list("criterion", "n"))
     by_criterion = [{"criterion": c.key, "question": c.question, "collected": votes.get(c.id, 0),
                      "target": items.get(c.id, 0) * k}

@@ -150,7 +150,7 @@ def test_a_manifest_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path,
     def no_parsing(*args, **kwargs):
         raise AssertionError("parsed a manifest over the limit")
 
-    monkeypatch.setattr("studies.bundle.json.loads", no_parsing)
+    monkeypatch.setattr("formats.bundle.json.loads", no_parsing)  # the validator is formats.bundle's
     with pytest.raises(BundleError, match=r"manifest.json: is \d+ bytes, over the limit of 100 bytes"):
         load_bundle(bundle)
 

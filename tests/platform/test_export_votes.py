@@ -116,3 +116,26 @@ def test_it_refuses_an_unknown_format(voted_study, tmp_path):
     with pytest.raises(StudyError, match="'xlsx' is not one of csv, jsonl, parquet"):
         write_votes(voted_study[0], "xlsx", tmp_path / "v.xlsx")
     assert not (tmp_path / "v.xlsx").exists()
+
+
+def test_every_format_reads_back_in_the_analysis_as_written_formula_like_cells_included(tmp_path, owner, add_vote):
+    """The CSV export marks cells a spreadsheet would run (formats.votes.csv_safe); the analysis takes the mark off,
+    so a system id starting with '-' (a valid id) and a crowd id like '=1+1' read back as in JSON Lines and Parquet."""
+    from analysis.io import read_votes
+
+    bundle = write_bundle(tmp_path / "b", systems=("-fp16", "w4a8", "-w4a8-qsched"), n_prompts=1)
+    study = create_study_from_bundle(bundle_dir=bundle, slug="esc", owner=owner)
+    for i, comparison in enumerate(study.comparisons.all()):
+        add_vote(comparison, "overall", f"anon-{i}", ("left", "right", "tie")[i % 3],
+                 external_id=("=1+1", "'quoted", "plain")[i % 3])
+    frames = {}
+    for fmt, info in EXPORT_FORMATS.items():
+        path = tmp_path / f"votes{info['extension']}"
+        write_votes(study, fmt, path, reveal_external_ids=True)
+        frame = read_votes(path)
+        frames[fmt] = frame.astype({c: object for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+                                    and not pd.api.types.is_bool_dtype(frame[c])})
+    assert set(frames["csv"]["system_left"]) | set(frames["csv"]["system_right"]) == {"-fp16", "w4a8", "-w4a8-qsched"}
+    assert set(frames["csv"]["annotator"]) == {"=1+1", "'quoted", "plain"}
+    for fmt in ("jsonl", "parquet"):
+        pd.testing.assert_frame_equal(frames["csv"], frames[fmt], check_dtype=False, check_categorical=False)
