@@ -201,8 +201,8 @@ VOTE_CASES = {
     "duplicate-vote-id": ("a vote_id given twice (the vote would count twice)", _vote_edit(3, vote_id="v1"),
                           "duplicated vote_id 'v1'"),
     "prompt-not-an-id": ("a prompt id with a space", _vote_edit(2, prompt="p 1"), "column prompt has id 'p 1'"),
-    "valid-spreadsheet-cells": ("valid: a byte-order mark, spaces around ids, a crowd id that looks like a formula "
-                                "(written with a leading ')", _spreadsheet_cells, None),
+    "valid-spreadsheet-cells": (("valid: a byte-order mark, spaces around ids, a crowd id that looks like a formula "
+                                 "(written with a leading ')"), _spreadsheet_cells, None),
     "bad-boolean": ("attention_check that is neither true nor false", _vote_edit(3, attention_check="perhaps"),
                     "must be true/false"),
 }
