@@ -18,6 +18,10 @@ quantized and dequantized per token at every call. It needs nothing but torch.
 Schemes
 -------
 ``w4a8``  int4 weights (symmetric, group 32) + int8 per-token asymmetric activations
+``w4a4``  int4 weights (symmetric, per output channel) + int4 per-token symmetric activations, as the
+          released code's ``Int4DynamicActivationInt4WeightConfig`` (``src/w4a4_config.py``): an
+          activation with more than two dims is quantized in 4 blocks along its last dim. That
+          config needs CUTLASS int4 kernels (CUDA), so here it always runs as fake-quant.
 ``w8a8``  int8 weights (symmetric, per output channel) + int8 per-token symmetric activations
 ``w4``    weight-only int4 (symmetric, group 32)
 ``none``  nothing is changed; the report still lists the sizes
@@ -45,9 +49,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMES = ("w4a8", "w8a8", "w4", "none")
-_WEIGHT_BITS = {"w4a8": 4, "w8a8": 8, "w4": 4}
-_ACT = {"w4a8": "asym", "w8a8": "sym", "w4": None}
+SCHEMES = ("w4a8", "w4a4", "w8a8", "w4", "none")
+_WEIGHT_BITS = {"w4a8": 4, "w4a4": 4, "w8a8": 8, "w4": 4}
+#: Schemes whose weights get one scale per output channel (the others: groups of ``group_size``).
+_PER_CHANNEL_WEIGHTS = {"w4a4", "w8a8"}
+#: Activation quantization per scheme: (mode, bits, blocks along the feature dim when x has > 2 dims).
+_ACT = {"w4a8": ("asym", 8, 1), "w4a4": ("sym", 4, 4), "w8a8": ("sym", 8, 1), "w4": None}
 
 
 # ---------------------------------------------------------------- numerics
@@ -96,8 +103,9 @@ def fake_quantize_weight(weight: torch.Tensor, bits: int = 4, group_size: int | 
     return dequantize_weight_codes(codes, scale, weight.dtype)
 
 
-def fake_quantize_activation(x: torch.Tensor, mode: str = "asym", dim: int = -1) -> torch.Tensor:
-    """Dynamic per-token int8 quantize-dequantize of activations.
+def fake_quantize_activation(x: torch.Tensor, mode: str = "asym", dim: int = -1, bits: int = 8,
+                             blocks: int = 1) -> torch.Tensor:
+    """Dynamic per-token int8 (or int4) quantize-dequantize of activations.
 
     Parameters
     ----------
@@ -107,10 +115,24 @@ def fake_quantize_activation(x: torch.Tensor, mode: str = "asym", dim: int = -1)
         Asymmetric (scale + zero point, as torchao's W4A8) or symmetric (W8A8).
     dim : int
         The feature (channel) dimension reduced over.
+    bits : {8, 4}
+        Code width.
+    blocks : int
+        Split the feature dim into this many equal blocks, each with its own
+        scale (the released W4A4 recipe uses 4 for inputs with more than 2 dims).
     """
     if mode not in ("asym", "sym"):
         raise ValueError(f"activation mode must be 'asym' or 'sym', got {mode!r}")
-    qmin, qmax = -128, 127
+    if bits not in (4, 8):
+        raise ValueError(f"activation bits must be 4 or 8, got {bits!r}")
+    if blocks > 1:
+        size = x.shape[dim]
+        if size % blocks:
+            raise ValueError(f"feature size {size} is not divisible into {blocks} blocks")
+        moved = x.movedim(dim, -1)
+        split = moved.reshape(*moved.shape[:-1], blocks, size // blocks)
+        return fake_quantize_activation(split, mode, -1, bits).reshape(moved.shape).movedim(-1, dim)
+    qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     eps = torch.finfo(x.dtype).smallest_normal
     min_neg = x.amin(dim=dim, keepdim=True).clamp(max=0)
     max_pos = x.amax(dim=dim, keepdim=True).clamp(min=0)
@@ -128,9 +150,10 @@ def fake_quantize_activation(x: torch.Tensor, mode: str = "asym", dim: int = -1)
 class _QuantizedWeight(nn.Module):
     def _init_weight(self, weight: torch.Tensor, scheme: str, group_size: int) -> None:
         bits = _WEIGHT_BITS[scheme]
-        gs = group_size if bits == 4 else None
+        gs = None if scheme in _PER_CHANNEL_WEIGHTS else group_size
         codes, scale = quantize_weight_codes(weight, bits, gs)
-        self.scheme, self.bits, self.act_mode, self.weight_dtype = scheme, bits, _ACT[scheme], weight.dtype
+        self.scheme, self.bits, self.weight_dtype = scheme, bits, weight.dtype
+        self.act_mode, self.act_bits, self.act_blocks = _ACT[scheme] or (None, None, 1)
         self.register_buffer("codes", codes)
         self.register_buffer("scale", scale)
 
@@ -149,7 +172,8 @@ class QuantizedLinear(_QuantizedWeight):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.act_mode is not None:
-            x = fake_quantize_activation(x, self.act_mode, dim=-1)
+            x = fake_quantize_activation(x, self.act_mode, dim=-1, bits=self.act_bits,
+                                         blocks=self.act_blocks if x.dim() > 2 else 1)
         return F.linear(x, self.dequantized_weight().to(x.dtype), None if self.bias is None else self.bias.to(x.dtype))
 
 
@@ -167,8 +191,8 @@ class QuantizedConv2d(_QuantizedWeight):
         self.bias = None if conv.bias is None else nn.Parameter(conv.bias.detach().clone(), requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.act_mode is not None:
-            x = fake_quantize_activation(x, self.act_mode, dim=1)
+        if self.act_mode is not None:  # per pixel over all channels (no blocks)
+            x = fake_quantize_activation(x, self.act_mode, dim=1, bits=self.act_bits)
         w = self.dequantized_weight().to(x.dtype)
         b = None if self.bias is None else self.bias.to(x.dtype)
         return F.conv2d(x, w, b, self.stride, self.padding, self.dilation, self.groups)
@@ -331,7 +355,7 @@ def _select_layers(module: nn.Module, scheme: str, include_conv: bool, group_siz
     """``(targets, skipped)``: the ``(name, layer)`` pairs to quantize, and ``(name, reason)`` for the others."""
     targets, skipped = [], []
     kinds = (nn.Linear, nn.Conv2d) if include_conv else (nn.Linear,)
-    needs_groups = _WEIGHT_BITS.get(scheme) == 4
+    needs_groups = scheme in _WEIGHT_BITS and scheme not in _PER_CHANNEL_WEIGHTS
     for name, child in module.named_modules():
         if isinstance(child, nn.Conv2d) and not include_conv:
             skipped.append((name, "convolution (include_conv=False; the paper quantizes Linear layers only)"))
@@ -355,6 +379,11 @@ def _select_layers(module: nn.Module, scheme: str, include_conv: bool, group_siz
 def _choose_torchao(backend: str, scheme: str, group_size: int, dtype: torch.dtype) -> bool:
     """Whether Linear layers go through torchao: never for ``fake``; ``torchao`` refuses when it cannot run."""
     if backend == "fake":
+        return False
+    if scheme == "w4a4":
+        if backend == "torchao":
+            raise ValueError("torchao's W4A4 (Int4DynamicActivationInt4WeightConfig) needs CUTLASS int4 kernels "
+                             "on CUDA; use backend='fake' (same numerics)")
         return False
     works = _torchao_works(scheme, group_size, dtype)
     if backend == "torchao" and not works:
@@ -393,7 +422,7 @@ def quantize_denoiser(
     ----------
     module : torch.nn.Module
         The denoiser (``pipe.unet`` or ``pipe.transformer``), modified in place.
-    scheme : {"w4a8", "w8a8", "w4", "none"}
+    scheme : {"w4a8", "w4a4", "w8a8", "w4", "none"}
         See the module docstring.
     include_conv : bool
         Also quantize ``nn.Conv2d`` layers (always with this module's own

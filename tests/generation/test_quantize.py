@@ -135,3 +135,46 @@ def test_a_flux_transformer_is_quantized_and_its_pipeline_still_runs():
     assert r.backend == "torchao" and len(r.quantized) > 10
     assert r.bytes_after_packed < r.bytes_after_memory < r.bytes_before
     assert np.isfinite(after).all() and 0 < np.abs(after - before).mean() < 0.2
+
+
+def _int4_sym(t: torch.Tensor) -> torch.Tensor:
+    """Hand computation: symmetric int4 over the last dim, scale = max|t| / 7.5, codes in [-8, 7].
+
+    Multiplying by the reciprocal of the scale (as torchao does) decides the ties at -max|t|.
+    """
+    scale = t.abs().amax(-1, keepdim=True) / 7.5
+    return torch.clamp(torch.round(t * (1.0 / scale)), -8, 7) * scale
+
+
+def test_w4a4_matches_the_released_recipe_computed_by_hand():
+    torch.manual_seed(3)
+    lin = nn.Linear(64, 24)
+    m = nn.Sequential(copy.deepcopy(lin))
+    r = quantize_denoiser(m, "w4a4")
+    assert r.backend == "fake" and r.quantized == ["0"]
+    x = torch.randn(2, 5, 64) * 3
+    # weights: one scale per output row; activations with > 2 dims: per token, 4 blocks of 16 features
+    xq = _int4_sym(x.reshape(2, 5, 4, 16)).reshape(2, 5, 64)
+    expected = nn.functional.linear(xq, _int4_sym(lin.weight.detach()), lin.bias.detach())
+    assert torch.allclose(m(x), expected, atol=1e-5)
+    # a 2-D input is one block per token, as in the released code
+    x2 = torch.randn(3, 64)
+    expected2 = nn.functional.linear(_int4_sym(x2), _int4_sym(lin.weight.detach()), lin.bias.detach())
+    assert torch.allclose(m(x2), expected2, atol=1e-5)
+
+
+def test_w4a4_is_refused_on_torchao_with_the_reason():
+    with pytest.raises(ValueError, match="CUTLASS"):
+        quantize_denoiser(_mlp(), "w4a4", backend="torchao")
+
+
+def test_w4a4_weights_are_half_a_byte_and_need_no_groups():
+    m = nn.Sequential(nn.Linear(20, 8, bias=False))
+    r = quantize_denoiser(m, "w4a4")
+    assert r.skipped == []
+    assert r.after_packed == {"int4": {"params": 160, "bytes": 80.0}, "float32": {"params": 8, "bytes": 32.0}}
+
+
+def test_int4_activation_blocks_must_divide_the_features():
+    with pytest.raises(ValueError, match="not divisible into 4 blocks"):
+        fake_quantize_activation(torch.randn(2, 3, 10), "sym", bits=4, blocks=4)
