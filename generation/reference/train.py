@@ -1,0 +1,318 @@
+"""Latent consistency distillation (LCD) of a few-step student from the reference model.
+
+Usage::
+
+    python -m generation.reference.train lcd [--config generation/reference/configs/lcd.json]
+                                             [--steps N] [--max-minutes M] [--out var/reference/lcd] [--resume]
+    python -m generation.reference.train evaluate [--student var/reference/lcd/pipeline] [--steps 1 2 4]
+
+Rules (as in the LCM paper, Luo et al. 2023, Algorithm 1, and diffusers'
+``train_lcm_distill_sd`` recipe):
+
+* the student starts as a copy of the teacher's UNet; the *target* network is
+  an EMA of the student (``ema_decay``) and gets no gradient;
+* skipping-step DDIM: training timesteps are the ``ddim_timesteps`` points
+  ``t_n = 1000 n / N - 1``; the teacher moves ``z_{t_n}`` one DDIM step (``k =
+  1000 / N`` timesteps, clamped at 0) with classifier-free guidance
+  ``uncond + w (cond - uncond)``, ``w = teacher_guidance``, so the student
+  learns the guided ODE and samples with ``guidance_scale = 1``;
+* consistency function ``f(z, t) = c_skip(t) z + c_out(t) x0(z, t)`` with the
+  LCMScheduler's boundary scalings (``sigma_data = 0.5``, ``timestep_scaling``),
+  so the saved student samples with the stock ``LCMScheduler``;
+* loss: pseudo-Huber ``sqrt(|f_student - f_target|^2 + c^2) - c``;
+* the text encoder and the autoencoder are the teacher's, frozen.
+
+Every ``checkpoint_every`` steps the full state (student, target, optimiser,
+RNG, step, loss log) is written atomically to ``<out>/checkpoint.pt``;
+``--resume`` continues from it and gives the same batches as an unbroken run.
+``<out>/log.jsonl`` gets one line per logged step (loss, seconds, and the
+target's 4-step world FD every ``eval_every`` steps). The final target network
+is saved as a diffusers pipeline in ``<out>/pipeline`` with ``training.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .data import CACHE_DIR, load_dataset, to_tensor
+from .model import DEFAULT_PIPELINE, assemble_pipeline, load_pipeline
+
+__all__ = ["LCD_CONFIG", "load_config", "DistillationSchedule", "consistency_loss", "encode_dataset",
+           "train_lcd", "world_fd_by_seed", "evaluate", "main"]
+
+LCD_CONFIG = Path(__file__).parent / "configs" / "lcd.json"
+LCD_DIR = CACHE_DIR / "lcd"
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def load_config(path: str | Path = LCD_CONFIG, **overrides) -> dict:
+    """The LCD hyper-parameters; ``overrides`` replace top-level keys (``None`` values are ignored)."""
+    cfg = json.loads(Path(path).read_text())
+    cfg |= {k: v for k, v in overrides.items() if v is not None}
+    for key in ("steps", "batch_size", "ddim_timesteps", "checkpoint_every"):
+        if int(cfg[key]) < 1:
+            raise ValueError(f"LCD config {key!r} must be >= 1, got {cfg[key]!r}")
+    if not 0.0 <= float(cfg["ema_decay"]) < 1.0:
+        raise ValueError(f"LCD config 'ema_decay' must be in [0, 1), got {cfg['ema_decay']!r}")
+    return cfg
+
+
+class DistillationSchedule:
+    """The teacher's noise schedule, the skipping-step DDIM grid and the LCM boundary scalings."""
+
+    def __init__(self, alphas_cumprod: torch.Tensor, ddim_timesteps: int = 50, timestep_scaling: float = 10.0):
+        self.alphas_cumprod = alphas_cumprod.float()
+        n_train = len(alphas_cumprod)
+        if n_train % ddim_timesteps:
+            raise ValueError(f"ddim_timesteps {ddim_timesteps} must divide the {n_train} training timesteps")
+        self.k = n_train // ddim_timesteps
+        self.timesteps = torch.arange(1, ddim_timesteps + 1) * self.k - 1  # 19, 39, ..., 999 for N = 50
+        self.timestep_scaling = timestep_scaling
+
+    def previous(self, t: torch.Tensor) -> torch.Tensor:
+        """One skipping step back, clamped at 0 (where ``c_skip = 1``: the boundary condition)."""
+        return (t - self.k).clamp(min=0)
+
+    def scalings(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(c_skip, c_out)`` exactly as ``LCMScheduler.get_scalings_for_boundary_condition_discrete``."""
+        st = t.float() * self.timestep_scaling
+        c_skip = 0.25 / (st ** 2 + 0.25)
+        c_out = st / (st ** 2 + 0.25) ** 0.5
+        return c_skip, c_out
+
+    def _a(self, t: torch.Tensor) -> torch.Tensor:
+        return self.alphas_cumprod[t].view(-1, 1, 1, 1)
+
+    def x0_eps(self, v: torch.Tensor, z: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Clean latent and noise from a v-prediction."""
+        a = self._a(t)
+        return a.sqrt() * z - (1 - a).sqrt() * v, (1 - a).sqrt() * z + a.sqrt() * v
+
+    def add_noise(self, z0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        a = self._a(t)
+        return a.sqrt() * z0 + (1 - a).sqrt() * noise
+
+    def consistency(self, v: torch.Tensor, z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """``f(z, t) = c_skip z + c_out x0``."""
+        c_skip, c_out = self.scalings(t)
+        return c_skip.view(-1, 1, 1, 1) * z + c_out.view(-1, 1, 1, 1) * self.x0_eps(v, z, t)[0]
+
+    def ddim_step(self, x0: torch.Tensor, eps: torch.Tensor, t_prev: torch.Tensor) -> torch.Tensor:
+        a = self._a(t_prev)
+        return a.sqrt() * x0 + (1 - a).sqrt() * eps
+
+
+def consistency_loss(pred: torch.Tensor, target: torch.Tensor, huber_c: float) -> torch.Tensor:
+    """Pseudo-Huber loss (mean over the batch); ``huber_c = 0`` gives the mean absolute error."""
+    d2 = (pred.float() - target.float()).pow(2)
+    return (torch.sqrt(d2 + huber_c ** 2) - huber_c).mean()
+
+
+def encode_dataset(pipe, n: int, seed: int, cache: Path = LCD_DIR) -> tuple[torch.Tensor, list[str]]:
+    """Scaled latent means of the world training set under the teacher's autoencoder (cached in ``cache``)."""
+    images, captions = load_dataset(n, seed, "train", cache_dir=cache)
+    path = Path(cache) / f"latents_{n}_{seed}.pt"
+    if path.exists():
+        return torch.load(path), captions
+    x = to_tensor(images)
+    with torch.no_grad():
+        z = torch.cat([pipe.vae.encode(x[i:i + 500]).latent_dist.mean
+                       for i in tqdm(range(0, len(x), 500), desc="encode latents")])
+    z = z * pipe.vae.config.scaling_factor
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(z, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)
+    return z, captions
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def train_lcd(config: dict, out: Path = LCD_DIR, resume: bool = False, max_minutes: float | None = None,
+              progress: bool = True) -> dict:
+    """Run (or continue) latent consistency distillation; returns the summary written to ``training.json``."""
+    from diffusers import DDPMScheduler
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    teacher_path = Path(config["teacher"])
+    teacher_path = teacher_path if teacher_path.is_absolute() else _REPO / teacher_path
+    pipe = load_pipeline(teacher_path)
+    teacher, text_encoder = pipe.unet.eval(), pipe.text_encoder.eval()
+    for p in list(teacher.parameters()) + list(text_encoder.parameters()):
+        p.requires_grad_(False)
+    ddpm = DDPMScheduler.from_config(pipe.scheduler.config)
+    if ddpm.config.prediction_type != "v_prediction":
+        raise ValueError(f"LCD here expects a v-prediction teacher, got {ddpm.config.prediction_type!r}")
+    sched = DistillationSchedule(ddpm.alphas_cumprod, config["ddim_timesteps"], config["timestep_scaling"])
+    latents, captions = encode_dataset(pipe, config["data"]["train_n"], config["data"]["train_seed"],
+                                       cache=Path(config.get("cache_dir") or out))
+    tok = pipe.tokenizer
+    ids_all = tok(captions, padding="max_length", max_length=tok.model_max_length, truncation=True,
+                  return_tensors="pt").input_ids
+    with torch.no_grad():
+        empty = text_encoder(tok([""], padding="max_length", max_length=tok.model_max_length,
+                                 return_tensors="pt").input_ids)[0]
+
+    student = copy.deepcopy(teacher).train()
+    for p in student.parameters():
+        p.requires_grad_(True)
+    target = copy.deepcopy(teacher).eval()
+    opt = torch.optim.AdamW(student.parameters(), lr=config["lr"], weight_decay=0.0)
+    lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / config["warmup"]))
+    g = torch.Generator().manual_seed(config["seed"])
+    step, losses, seconds = 0, [], 0.0
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        if {k: v for k, v in state["config"].items() if k != "steps"} != {k: v for k, v in config.items() if k != "steps"}:
+            raise ValueError(f"{ckpt} was written with another config; resume with the same config or a new --out")
+        student.load_state_dict(state["student"])
+        target.load_state_dict(state["target"])
+        opt.load_state_dict(state["optimizer"])
+        lr_sched.load_state_dict(state["lr_scheduler"])
+        g.set_state(state["generator"])
+        step, losses, seconds = state["step"], state["losses"], state["seconds"]
+    student_params, target_params = list(student.parameters()), list(target.parameters())
+    log = (out / "log.jsonl").open("a")
+    t0 = time.time() - seconds
+    bar = tqdm(total=config["steps"], initial=step, desc="lcd", disable=not progress)
+
+    def state_dict() -> dict:
+        return {"config": config, "step": step, "student": student.state_dict(), "target": target.state_dict(),
+                "optimizer": opt.state_dict(), "lr_scheduler": lr_sched.state_dict(), "generator": g.get_state(),
+                "losses": losses, "seconds": time.time() - t0}
+
+    w, bs = float(config["teacher_guidance"]), config["batch_size"]
+    while step < config["steps"]:
+        b = torch.randint(0, len(latents), (bs,), generator=g)
+        z0 = latents[b]
+        noise = torch.randn(z0.shape, generator=g)
+        t = sched.timesteps[torch.randint(0, len(sched.timesteps), (bs,), generator=g)]
+        t_prev = sched.previous(t)
+        with torch.no_grad():
+            emb = text_encoder(ids_all[b])[0]
+        z_t = sched.add_noise(z0, noise, t)
+        f_student = sched.consistency(student(z_t, t, emb).sample, z_t, t)
+        with torch.no_grad():
+            v = teacher(torch.cat([z_t, z_t]), torch.cat([t, t]), torch.cat([emb, empty.expand(bs, -1, -1)])).sample
+            x0_c, eps_c = sched.x0_eps(v[:bs], z_t, t)
+            x0_u, eps_u = sched.x0_eps(v[bs:], z_t, t)
+            z_prev = sched.ddim_step(x0_u + w * (x0_c - x0_u), eps_u + w * (eps_c - eps_u), t_prev)
+            f_target = sched.consistency(target(z_prev, t_prev, emb).sample, z_prev, t_prev)
+        loss = consistency_loss(f_student, f_target, config["huber_c"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student_params, 1.0)
+        opt.step()
+        lr_sched.step()
+        with torch.no_grad():
+            torch._foreach_lerp_(target_params, student_params, 1 - config["ema_decay"])
+        step += 1
+        losses.append(round(loss.item(), 6))
+        avg = sum(losses[-50:]) / len(losses[-50:])
+        bar.update(1)
+        bar.set_postfix(loss=f"{avg:.5f}")
+        record = None
+        if step % 50 == 0:
+            record = {"step": step, "loss_avg50": round(avg, 6), "seconds": round(time.time() - t0, 1)}
+        if step % config["eval_every"] == 0:
+            target.eval()
+            fd = world_fd_by_seed(assemble_pipeline(pipe.vae, text_encoder, tok, target), config["eval_prompts"],
+                                  seeds=(0,), steps=4)
+            record = (record or {"step": step}) | {"world_fd_4step": round(fd["mean"], 4)}
+        if record:
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+        stop = max_minutes is not None and time.time() - t0 - seconds > 60 * max_minutes
+        if step % config["checkpoint_every"] == 0 or step == config["steps"] or stop:
+            _save_checkpoint(ckpt, state_dict())
+        if stop:
+            break
+    bar.close()
+    log.close()
+    student_dir = out / "pipeline"
+    assemble_pipeline(pipe.vae, text_encoder, tok, target).save_pretrained(student_dir, safe_serialization=True)
+    summary = {"method": "latent consistency distillation (EMA target saved)", "steps": step,
+               "config": config, "train_seconds": round(time.time() - t0, 1),
+               "steps_per_second": round(step / max(time.time() - t0, 1e-9), 4),
+               "final_loss_avg50": round(sum(losses[-50:]) / max(len(losses[-50:]), 1), 6),
+               "torch_threads": torch.get_num_threads(), "finished": step >= config["steps"]}
+    (student_dir / "training.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def world_fd_by_seed(pipe, n_prompts: int = 48, seeds=(0, 1, 2), steps: int = 4, guidance: float = 1.0,
+                     renders_per_scene: int = 8) -> dict:
+    """4-step (or ``steps``) world FD of ``pipe`` on held-out prompts: one FD per seed, mean and s.e. over seeds."""
+    from generation.fid import feature_statistics, frechet_distance
+    from generation.images import generate_images
+
+    from . import world
+    from .results import reference_features
+    from .scorer import load_scorer
+
+    scorer = load_scorer()
+    scenes = world.distinct_scenes(n_prompts, seed=1234, split="heldout")
+    prompts = [s.caption for s in scenes]
+    ref = feature_statistics(reference_features(scorer, scenes, renders_per_scene))
+    per_seed = []
+    for s in seeds:
+        imgs = generate_images(pipe, prompts, [s] * len(prompts), num_inference_steps=steps, guidance_scale=guidance)
+        per_seed.append(frechet_distance(*feature_statistics(scorer.image_features(imgs, normalize=False).numpy()),
+                                         *ref))
+    arr = np.asarray(per_seed)
+    sem = float(arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else float("nan")
+    return {"per_seed": per_seed, "mean": float(arr.mean()), "sem": sem}
+
+
+def evaluate(student: Path, teacher: Path = DEFAULT_PIPELINE, steps=(1, 2, 4), n_prompts: int = 48,
+             seeds=(0, 1, 2)) -> dict:
+    """World FD of teacher and student at each step count (LCMScheduler, guidance 1)."""
+    out = {}
+    for name, path in (("teacher", teacher), ("student", student)):
+        pipe = load_pipeline(path)
+        out[name] = {str(n): world_fd_by_seed(pipe, n_prompts, seeds, n) for n in steps}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("lcd", help="distil a few-step student (latent consistency distillation)")
+    t.add_argument("--config", type=Path, default=LCD_CONFIG)
+    t.add_argument("--steps", type=int, default=None, help="override the config's steps")
+    t.add_argument("--max-minutes", type=float, default=None, help="checkpoint and stop after this long")
+    t.add_argument("--out", type=Path, default=LCD_DIR)
+    t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
+    e = sub.add_parser("evaluate", help="world FD of the teacher and a student at 1, 2, 4 steps")
+    e.add_argument("--student", type=Path, default=LCD_DIR / "pipeline")
+    e.add_argument("--teacher", type=Path, default=DEFAULT_PIPELINE)
+    e.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4])
+    e.add_argument("--prompts", type=int, default=48)
+    e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    for sp in (t, e):
+        sp.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    if a.command == "lcd":
+        summary = train_lcd(load_config(a.config, steps=a.steps), a.out, a.resume, a.max_minutes)
+    else:
+        summary = evaluate(a.student, a.teacher, tuple(a.steps), a.prompts, tuple(a.seeds))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

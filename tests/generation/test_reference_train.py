@@ -1,0 +1,86 @@
+"""Latent consistency distillation: the boundary scalings are the LCMScheduler's, and resuming is exact."""
+
+import json
+
+import pytest
+import torch
+
+from generation.reference.train import DistillationSchedule, consistency_loss, load_config, train_lcd
+
+
+def _schedule():
+    from diffusers import LCMScheduler
+
+    from generation.reference.model import load_pipeline
+
+    lcm = load_pipeline().scheduler
+    assert isinstance(lcm, LCMScheduler)
+    return lcm, DistillationSchedule(lcm.alphas_cumprod, 50, lcm.config.timestep_scaling)
+
+
+def test_the_boundary_scalings_are_the_lcm_schedulers_so_the_student_samples_with_it():
+    lcm, sched = _schedule()
+    for t in (0, 19, 259, 999):
+        c_skip, c_out = sched.scalings(torch.tensor([t]))
+        ref = lcm.get_scalings_for_boundary_condition_discrete(t)
+        assert (float(c_skip), float(c_out)) == pytest.approx(ref, rel=1e-6)
+
+
+def test_the_skipping_grid_is_lcms_training_grid_and_steps_back_to_the_boundary():
+    lcm, sched = _schedule()
+    lcm.set_timesteps(4)
+    assert set(lcm.timesteps.tolist()) <= set(sched.timesteps.tolist())
+    assert sched.previous(torch.tensor([19, 39, 999])).tolist() == [0, 19, 979]
+    z, v = torch.randn(1, 4, 2, 2), torch.randn(1, 4, 2, 2)
+    # at t = 0 the consistency function is (almost exactly) the identity: f(z, 0) = z
+    assert torch.allclose(sched.consistency(v, z, torch.tensor([0])), z)
+
+
+def test_a_v_prediction_round_trips_through_the_ddim_step():
+    _, sched = _schedule()
+    x0, eps, t = torch.randn(2, 4, 3, 3), torch.randn(2, 4, 3, 3), torch.tensor([499, 999])
+    a = sched.alphas_cumprod[t].view(-1, 1, 1, 1)
+    z = sched.add_noise(x0, eps, t)
+    v = a.sqrt() * eps - (1 - a).sqrt() * x0
+    got_x0, got_eps = sched.x0_eps(v, z, t)
+    assert torch.allclose(got_x0, x0, atol=1e-5) and torch.allclose(got_eps, eps, atol=1e-5)
+    assert torch.allclose(sched.ddim_step(got_x0, got_eps, t), z, atol=1e-5)
+
+
+def test_the_pseudo_huber_loss_is_zero_only_at_equality():
+    x = torch.randn(3, 4)
+    assert float(consistency_loss(x, x, 0.001)) == 0.0
+    assert float(consistency_loss(x, x + 1, 0.001)) == pytest.approx((1 + 0.001 ** 2) ** 0.5 - 0.001)
+
+
+def test_bad_configs_are_refused_by_name():
+    with pytest.raises(ValueError, match="batch_size"):
+        load_config(batch_size=0)
+    with pytest.raises(ValueError, match="ema_decay"):
+        load_config(ema_decay=1.0)
+
+
+def test_a_resumed_run_ends_with_the_same_weights_as_an_unbroken_one(tmp_path):
+    torch.set_num_threads(1)
+    cfg = load_config(steps=4, batch_size=4, checkpoint_every=2, eval_every=1000, data={"train_n": 32, "train_seed": 0},
+                      cache_dir=str(tmp_path / "cache"))
+    whole = train_lcd(cfg, tmp_path / "whole", progress=False)
+    train_lcd(cfg | {"steps": 2}, tmp_path / "split", progress=False)
+    resumed = train_lcd(cfg, tmp_path / "split", resume=True, progress=False)
+    assert whole["steps"] == resumed["steps"] == 4 and resumed["finished"]
+    from safetensors.torch import load_file
+
+    a = load_file(tmp_path / "whole" / "pipeline" / "unet" / "diffusion_pytorch_model.safetensors")
+    b = load_file(tmp_path / "split" / "pipeline" / "unet" / "diffusion_pytorch_model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    teacher = load_file("generation/reference/weights/pipeline/unet/diffusion_pytorch_model.safetensors")
+    assert any(not torch.equal(a[k], teacher[k]) for k in a)  # it did train
+    assert json.loads((tmp_path / "whole" / "pipeline" / "training.json").read_text())["steps"] == 4
+
+
+def test_resuming_with_another_config_is_refused(tmp_path):
+    cfg = load_config(steps=1, batch_size=2, checkpoint_every=1, eval_every=1000, data={"train_n": 8, "train_seed": 0},
+                      cache_dir=str(tmp_path / "cache"))
+    train_lcd(cfg, tmp_path / "run", progress=False)
+    with pytest.raises(ValueError, match="another config"):
+        train_lcd(cfg | {"lr": 1.0}, tmp_path / "run", resume=True, progress=False)
