@@ -1,0 +1,72 @@
+"""A simulated crowd votes through the annotator API; the analysis recovers the known ordering."""
+
+import io
+
+import numpy as np
+import pytest
+
+from generation.reference.simulated_crowd import (
+    Annotator,
+    DjangoClient,
+    build_contrast_bundle,
+    choice_probabilities,
+    ground_truth,
+    make_crowd,
+    predicted_votes,
+    recovery_curve,
+    run_crowd,
+)
+
+
+def test_the_choice_model_prefers_the_higher_utility_and_random_clickers_ignore_it():
+    sharp = Annotator(sharpness=1.0, tie_propensity=0.2)
+    pl, pr, pt = choice_probabilities(sharp, 90.0, 85.0)
+    assert pl > 0.9 and pl + pr + pt == pytest.approx(1.0)
+    assert choice_probabilities(sharp, 85.0, 85.0)[0] == pytest.approx(choice_probabilities(sharp, 85.0, 85.0)[1])
+    assert choice_probabilities(Annotator(1.0, random_clicker=True), 99.0, 1.0) == (0.5, 0.5, 0.0)
+
+
+def test_a_crowd_is_heterogeneous_and_bad_settings_are_refused():
+    crowd = make_crowd(50, np.random.default_rng(0), heterogeneity=0.5, random_rate=0.2)
+    assert len({a.sharpness for a in crowd}) == 50 and any(a.random_clicker for a in crowd)
+    with pytest.raises(ValueError, match="sharpness"):
+        make_crowd(3, np.random.default_rng(0), sharpness=0)
+
+
+@pytest.fixture(scope="module")
+def contrast(tmp_path_factory):
+    from generation.reference.scorer import load_scorer
+
+    out = build_contrast_bundle(tmp_path_factory.mktemp("crowd") / "bundle", n_prompts=6, seeds=(0, 1))
+    scorer = load_scorer()
+    return out, scorer, ground_truth(out, scorer)
+
+
+@pytest.mark.django_db
+def test_votes_through_the_api_recover_the_known_ordering(contrast, tmp_path, settings):
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from analysis.io import read_votes
+
+    bundle, scorer, truth = contrast
+    settings.MEDIA_ROOT = tmp_path / "media"
+    rng = np.random.default_rng(0)
+    crowd = make_crowd(12, rng, sharpness=0.5)
+    # precondition: under the choice model each system beats the next one in the known order
+    assert all(truth.pair_rates(a, b, crowd)[0] > 0.55 for a, b in zip(truth.ordering, truth.ordering[1:]))
+    get_user_model().objects.create_superuser("owner", password="x")
+    call_command("import_bundle", str(bundle), study="crowd", votes_per_pair=4, launch=True,
+                 attention_check_rate=0.0, quota=12, stdout=io.StringIO())  # each annotator an equal share
+    stats = run_crowd(DjangoClient(), "crowd", crowd, scorer, rng, known=truth.utility_by_sha)
+    n_items = 3 * 6 * 2  # pairs x prompts x seeds, one criterion
+    assert stats["votes"] == n_items * 4 and stats["refused"] == 0
+    call_command("export_votes", "crowd", format="csv", out=tmp_path / "votes.csv", stdout=io.StringIO())
+    votes = read_votes(tmp_path / "votes.csv")
+    assert truth.ordering == ["right", "wrong-colour", "wrong-prompt"]
+    prediction = predicted_votes(truth, crowd, n_compared_pairs=3)
+    assert 15 < prediction["study_votes"] < len(votes) / 2  # the study has room to recover it
+    curve = recovery_curve(votes, truth, [15, len(votes)])
+    assert not curve[0]["recovered"]  # 15 votes, about 5 a pair, cannot pass a sign test at 0.05
+    assert curve[-1]["votes"] == len(votes) == n_items * 4
+    assert curve[-1]["recovered"], curve[-1]
