@@ -1,11 +1,16 @@
-"""The demo study bundle: the reference model as FP32, naive W4A8 and W4A8 + Q-Sched.
+"""The demo study bundle: the reference model as FP32, FP32 + Q-Sched, naive W4A8 and W4A8 + Q-Sched.
+
+FP32 + Q-Sched (coefficients calibrated on FP32) is the control the paper lacks:
+if it beats FP32 as much as W4A8 + Q-Sched beats W4A8, Q-Sched corrects the
+few-step sampler rather than the quantization. Every pair of the four systems
+is compared (6 comparisons), so the Bradley-Terry graph is complete.
 
 >>> from generation.reference.demo import build_demo_bundle
 >>> build_demo_bundle("var/demo_bundle")          # ~1-3 minutes on a laptop CPU
 
 Uses the real generation module: :func:`generation.quantize.quantize_denoiser`
 (W4A8, Linear layers), :class:`generation.qsched.QSched` (coefficients shipped
-in ``weights/qsched.json``, found by ``results.py`` with
+in ``weights/qsched.json``, one set per system, found by ``results.py`` with
 :func:`generation.calibrate.calibrate`, or searched afresh with
 ``calibrate=True``), the paper's JAQ form with the world scorer standing in
 for CLIP ViT-L/14 (:func:`generation.reference.results.make_jaq`), and the
@@ -17,6 +22,7 @@ bundle's ``.state/`` folder, so a rerun resumes the same plan.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Sequence
 
@@ -26,7 +32,10 @@ from .model import DEFAULT_GUIDANCE, DEFAULT_PIPELINE, DEFAULT_STEPS, load_pipel
 from .results import make_jaq, reference_features
 from .scorer import load_scorer
 
-__all__ = ["QSCHED_PATH", "build_demo_bundle", "load_qsched_coefficients", "demo_prompts"]
+__all__ = ["QSCHED_PATH", "DEMO_SYSTEMS", "build_demo_bundle", "load_qsched_coefficients", "demo_prompts"]
+
+#: The demo's systems, in manifest order.
+DEMO_SYSTEMS = ("fp32", "fp32-qsched", "w4a8", "w4a8-qsched")
 
 
 class _Upscaled:
@@ -60,7 +69,7 @@ def demo_prompts(n_prompts: int) -> list[str]:
 def build_demo_bundle(out_dir: str | Path, n_prompts: int = 12, seeds: Sequence[int] = (0, 1), *,
                       pipeline: str | Path = DEFAULT_PIPELINE, calibrate: bool = False, upscale: int = 4,
                       progress: bool = True) -> Path:
-    """Write a contract bundle with systems ``fp32``, ``w4a8`` and ``w4a8-qsched``.
+    """Write a contract bundle with systems ``fp32``, ``fp32-qsched``, ``w4a8`` and ``w4a8-qsched``.
 
     Parameters
     ----------
@@ -73,8 +82,8 @@ def build_demo_bundle(out_dir: str | Path, n_prompts: int = 12, seeds: Sequence[
     pipeline : path
         Reference pipeline folder (default: the shipped weights).
     calibrate : bool
-        Search Q-Sched coefficients now (coarse-to-fine, 5 calibration prompts)
-        instead of reading the shipped ``weights/qsched.json``.
+        Search Q-Sched coefficients now (coarse-to-fine, 5 calibration prompts,
+        once on FP32 and once on W4A8) instead of reading ``weights/qsched.json``.
     upscale : int
         Images are stored ``32 * upscale`` pixels wide (nearest neighbour), so
         annotators see crisp pixels; the scorer box-filters them back exactly.
@@ -103,35 +112,40 @@ def build_demo_bundle(out_dir: str | Path, n_prompts: int = 12, seeds: Sequence[
     write_bundle(out_dir, "reference-shapes-w4a8", systems, prompts, list(seeds), num_inference_steps=DEFAULT_STEPS,
                  guidance_scale=DEFAULT_GUIDANCE, batch_size=16, jaq=jaq, fid_reference=stats,
                  fid_extractor=lambda images: scorer.image_features(images, normalize=False).numpy(),
-                 comparisons=[("w4a8-qsched", "w4a8"), ("w4a8-qsched", "fp32"), ("w4a8", "fp32")],
+                 comparisons=list(itertools.combinations(DEMO_SYSTEMS, 2)),
                  progress=progress)
     return Path(out_dir)
 
 
 def _demo_systems(pipeline, jaq, calibrate: bool, upscale: int, progress: bool) -> list:
-    """FP32, naive W4A8 and W4A8 + Q-Sched (shipped or freshly calibrated coefficients), upscaled for display."""
+    """FP32 and naive W4A8, each also with Q-Sched calibrated on it (shipped or searched now), upscaled."""
     from generation.bundle import System
     from generation.images import stock_scheduler
     from generation.qsched import QSched
     from generation.quantize import quantize_denoiser
 
-    fp32 = load_pipeline(pipeline)
-    w4a8 = load_pipeline(pipeline)
-    report = quantize_denoiser(w4a8.unet, scheme="w4a8")
-    qs = load_pipeline(pipeline)
-    quantize_denoiser(qs.unet, scheme="w4a8")
-    coeffs = _calibrate_now(qs, jaq, progress) if calibrate else load_qsched_coefficients()
-    qs.scheduler = QSched(stock_scheduler(qs), c_x=tuple(coeffs["c_x"]), c_theta=tuple(coeffs["c_theta"]))
-    common = {"model": "qsched-eval reference shapes model", "steps": DEFAULT_STEPS,
-              "guidance": DEFAULT_GUIDANCE, "scheduler": type(stock_scheduler(fp32)).__name__}
-    quant = {"quantization": "w4a8", "backend": report.backend, "quantized_layers": len(report.quantized),
-             "unet_bytes_packed": report.bytes_after_packed}
-    return [
-        System("fp32", "Reference model FP32, 4 steps", _Upscaled(fp32, upscale), dict(common)),
-        System("w4a8", "W4A8 (naive)", _Upscaled(w4a8, upscale), common | quant),
-        System("w4a8-qsched", "W4A8 + Q-Sched", _Upscaled(qs, upscale),
-               common | quant | {"c_x": coeffs["c_x"], "c_theta": coeffs["c_theta"]}),
-    ]
+    def build(quantized: bool):
+        pipe = load_pipeline(pipeline)
+        return pipe, (quantize_denoiser(pipe.unet, scheme="w4a8") if quantized else None)
+
+    common = {"model": "qsched-eval reference shapes model", "steps": DEFAULT_STEPS, "guidance": DEFAULT_GUIDANCE}
+    systems = []
+    for sid, label, qs_label in (("fp32", "Reference model FP32, 4 steps", "FP32 + Q-Sched (calibrated on FP32)"),
+                                 ("w4a8", "W4A8 (naive)", "W4A8 + Q-Sched (calibrated on W4A8)")):
+        plain, report = build(sid == "w4a8")
+        common["scheduler"] = type(stock_scheduler(plain)).__name__
+        quant = {} if report is None else {"quantization": "w4a8", "backend": report.backend,
+                                           "quantized_layers": len(report.quantized),
+                                           "unet_bytes_packed": report.bytes_after_packed}
+        qs, _ = build(sid == "w4a8")
+        coeffs = _calibrate_now(qs, jaq, progress) if calibrate else load_qsched_coefficients(system=sid)
+        qs.scheduler = QSched(stock_scheduler(qs), c_x=tuple(coeffs["c_x"]), c_theta=tuple(coeffs["c_theta"]))
+        systems += [
+            System(sid, label, _Upscaled(plain, upscale), common | quant),
+            System(f"{sid}-qsched", qs_label, _Upscaled(qs, upscale),
+                   common | quant | {"c_x": coeffs["c_x"], "c_theta": coeffs["c_theta"], "calibrated_on": sid}),
+        ]
+    return sorted(systems, key=lambda s: DEMO_SYSTEMS.index(s.id))
 
 
 def _calibrate_now(pipe, jaq, progress: bool) -> dict:

@@ -1,11 +1,14 @@
-"""Measure FP32, naive W4A8 and W4A8 + Q-Sched on held-out prompts (the README table).
+"""Measure FP32, W4A8 and W4A4, each with and without Q-Sched, on held-out prompts (the README table).
 
 Usage::
 
-    python -m generation.reference.results [--prompts 48] [--seeds 0 1] [--out var/reference/results]
+    python -m generation.reference.results [--prompts 48] [--seeds 0 1 2] [--out var/reference/results]
 
-For each system it generates one 4-step image per (held-out prompt, seed) from
-the same initial noise and reports
+Q-Sched is calibrated on each system separately, FP32 included: FP32 + Q-Sched
+is the control the paper lacks (does Q-Sched correct quantization error, or the
+few-step sampler's error that FP32 has too?). For each system it generates one
+4-step image per (held-out prompt, seed) from the same initial noise and reports,
+per seed, then as mean ± standard error over seeds
 
 * ``world FD``: Frechet distance between the scorer's image features of the
   generated images and of freshly rendered world images of the same prompts;
@@ -18,7 +21,7 @@ the same initial noise and reports
 
 Q-Sched's coefficients are searched with :func:`generation.calibrate.calibrate`
 on 5 calibration prompts (training distribution, disjoint from the evaluation
-prompts), maximising the same JAQ. Writes ``results.json`` and ``results.md``
+prompts), maximising the same JAQ; all of them are saved to ``weights/qsched.json``. Writes ``results.json`` and ``results.md``
 and prints the Markdown table.
 """
 
@@ -63,9 +66,22 @@ def reference_features(scorer, scenes, renders_per_scene: int = 8, seed: int = 0
     return scorer.image_features(imgs, normalize=False).numpy()
 
 
+def _mean_sem(values) -> tuple[float, float]:
+    """Mean and standard error of the mean (``nan`` for a single value)."""
+    arr = np.asarray(values, dtype=float)
+    sem = float(arr.std(ddof=1) / np.sqrt(len(arr))) if len(arr) > 1 else float("nan")
+    return float(arr.mean()), sem
+
+
 def evaluate_system(pipe, scorer, jaq, prompts, seeds, ref_stats, steps=DEFAULT_STEPS,
                     guidance=DEFAULT_GUIDANCE, batch_size: int = 48) -> tuple[dict, list]:
-    """Generate every (prompt, seed) image and measure it; returns ``(metrics, images)``."""
+    """Generate every (prompt, seed) image and measure it; returns ``(metrics, images)``.
+
+    Each metric is computed once per seed (that seed's image of every prompt) and
+    reported as the mean over seeds with its standard error over seeds
+    (``<name>`` and ``<name>_sem``; the per-seed values under ``per_seed``).
+    ``jaq_sem_delta`` is the delta-method standard error over all images.
+    """
     from generation.fid import feature_statistics, frechet_distance
     from generation.images import generate_images
 
@@ -75,17 +91,22 @@ def evaluate_system(pipe, scorer, jaq, prompts, seeds, ref_stats, steps=DEFAULT_
         chunk = pairs[i:i + batch_size]
         images += generate_images(pipe, [p for p, _ in chunk], [s for _, s in chunk],
                                   num_inference_steps=steps, guidance_scale=guidance)
-    texts = [p for p, _ in pairs]
-    feats = scorer.image_features(images, normalize=False).numpy()
-    fd = frechet_distance(*feature_statistics(feats), *ref_stats)
-    sim = scorer.similarity(images, prompts)
-    own = torch.tensor([prompts.index(t) for t in texts])
-    top1 = float((sim.argmax(1) == own).float().mean())
-    scored = jaq.score(images, texts)
-    return {"world_fd": fd, "clip_score": float(scored.clip_score.mean()), "top1": top1,
-            "iqa": float(scored.iqa.mean()), "jaq": scored.mean,
-            "jaq_sem": jaq_standard_error(jaq, scored),
-            "clip_score_sem": float(scored.clip_score.std() / len(images) ** 0.5)}, images
+    per_seed: dict[str, list] = {"world_fd": [], "clip_score": [], "top1": [], "iqa": [], "jaq": []}
+    own = torch.arange(len(prompts))
+    for j in range(len(seeds)):
+        imgs = images[j * len(prompts):(j + 1) * len(prompts)]
+        feats = scorer.image_features(imgs, normalize=False).numpy()
+        per_seed["world_fd"].append(frechet_distance(*feature_statistics(feats), *ref_stats))
+        per_seed["top1"].append(float((scorer.similarity(imgs, prompts).argmax(1) == own).float().mean()))
+        scored = jaq.score(imgs, list(prompts))
+        per_seed["clip_score"].append(float(scored.clip_score.mean()))
+        per_seed["iqa"].append(float(scored.iqa.mean()))
+        per_seed["jaq"].append(float(scored.mean))
+    metrics: dict = {"per_seed": per_seed}
+    for name, values in per_seed.items():
+        metrics[name], metrics[name + "_sem"] = _mean_sem(values)
+    metrics["jaq_sem_delta"] = jaq_standard_error(jaq, jaq.score(images, [p for p, _ in pairs]))
+    return metrics, images
 
 
 def jaq_standard_error(jaq, scored) -> float:
@@ -122,23 +143,68 @@ def unet_output_error(pipe_ref, pipe_q, prompts, seed: int = 0, steps: int = DEF
     return errs
 
 
-def _quantized(path, scheme: str, include_conv: bool):
+def _build(path, scheme: str | None, include_conv: bool):
+    """The pipeline, quantized with ``scheme`` (``None``: FP32), and the size report (``None`` for FP32)."""
     from generation.quantize import quantize_denoiser
 
     pipe = load_pipeline(path)
-    report = quantize_denoiser(pipe.unet, scheme=scheme, include_conv=include_conv)
+    report = None if scheme is None else quantize_denoiser(pipe.unet, scheme=scheme, include_conv=include_conv)
     return pipe, report
 
 
-def _row(name, m, nbytes):
-    return (f"| {name} | {m['world_fd']:.3f} | {m['clip_score']:.2f} | {m['top1']:.3f} | "
-            f"{m['iqa']:.4f} | {m['jaq']:.4f} ± {m['jaq_sem']:.4f} | {nbytes / 1e6:.2f} MB |")
+#: ``(id, label, scheme or None for FP32, include_conv)``; every one is also run with Q-Sched calibrated on it.
+BASE_SYSTEMS = (("fp32", "FP32", None, False), ("w4a8", "W4A8", "w4a8", False), ("w4a4", "W4A4", "w4a4", False))
+CONV_SYSTEMS = (("w4a8-conv", "W4A8 (Linear + conv)", "w4a8", True),)
 
 
-def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CACHE_DIR / "results",
-        strategy: str = "coarse-to-fine", include_conv_rows: bool = True, save_qsched: bool = True,
+def _fmt(m: dict, name: str, digits: int) -> str:
+    return f"{m[name]:.{digits}f} ± {m[name + '_sem']:.{digits}f}"
+
+
+def paired_reference(sid: str) -> str | None:
+    """The system a row is compared with seed by seed: a Q-Sched row with its own base, a base with FP32."""
+    if sid.endswith("-qsched"):
+        return sid[: -len("-qsched")]
+    return None if sid == "fp32" else "fp32"
+
+
+def paired_difference(systems: dict, sid: str, metric: str = "world_fd") -> tuple[float, float] | None:
+    """Mean ± s.e. over seeds of ``metric(sid) - metric(reference)`` on the same prompts, seeds and noise."""
+    ref = paired_reference(sid)
+    if ref is None or ref not in systems:
+        return None
+    a = np.asarray(systems[sid]["metrics"]["per_seed"][metric])
+    b = np.asarray(systems[ref]["metrics"]["per_seed"][metric])
+    return _mean_sem(a - b)
+
+
+def _row(sid, systems):
+    v = systems[sid]
+    m = v["metrics"]
+    d = paired_difference(systems, sid)
+    delta = "-" if d is None else f"{d[0]:+.3f} ± {d[1]:.3f} vs {systems[paired_reference(sid)]['label'].split(' (')[0]}"
+    return (f"| {v['label']} | {_fmt(m, 'world_fd', 3)} | {delta} | {_fmt(m, 'clip_score', 2)} | {_fmt(m, 'jaq', 4)} | "
+            f"{m['top1']:.3f} | {v['unet_bytes'] / 1e6:.2f} MB |")
+
+
+TABLE_HEADER = ("| system | world FD (lower better) | paired change in world FD | scorer CLIPScore | paper JAQ "
+                "| top-1 caption | UNet bytes (packed) |\n|---|---|---|---|---|---|---|")
+
+
+def format_table(results: dict) -> str:
+    """The Markdown results table (mean ± s.e. over seeds; the paired change is per seed, then averaged)."""
+    return "\n".join([TABLE_HEADER, *(_row(sid, results["systems"]) for sid in results["systems"])])
+
+
+def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1, 2), out: Path = CACHE_DIR / "results",
+        strategy: str = "coarse-to-fine", include_conv_rows: bool = False, save_qsched: bool = True,
         k: float = 2.0) -> dict:
-    """Measure every system; returns the results dict (also written to ``out``)."""
+    """Measure every system with and without Q-Sched; returns the results dict (also written to ``out``).
+
+    Q-Sched's coefficients are calibrated separately on each system (FP32 included:
+    the control the paper lacks) and, with ``save_qsched``, all are written to
+    ``weights/qsched.json`` for the demo.
+    """
     from generation.calibrate import calibrate
     from generation.fid import feature_statistics
     from generation.images import stock_scheduler
@@ -153,49 +219,47 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1), out: Path = CA
     prompts = [s.caption for s in scenes]
     calib_prompts = calibration_prompts(5)
     ref_stats = feature_statistics(reference_features(scorer, scenes))
-    fp32 = load_pipeline(path)
+    fp32, _ = _build(path, None, False)
     results: dict = {"prompts": prompts, "seeds": list(seeds), "calibration_prompts": calib_prompts,
                      "steps": DEFAULT_STEPS, "guidance": DEFAULT_GUIDANCE, "jaq_k": k, "systems": {}}
     fp32_bytes = sum(p.numel() * p.element_size() for p in fp32.unet.parameters())
-    m, _ = evaluate_system(fp32, scorer, jaq, prompts, seeds, ref_stats)
-    results["systems"]["fp32"] = {"label": "FP32", "metrics": m, "unet_bytes": fp32_bytes}
-    variants = [("w4a8", False)] + ([("w4a8-conv", True)] if include_conv_rows else [])
-    for sid, conv in variants:
-        q, report = _quantized(path, "w4a8", conv)
-        label = "W4A8" + (" (Linear + conv)" if conv else "")
-        m, _ = evaluate_system(q, scorer, jaq, prompts, seeds, ref_stats)
-        nbytes = report.bytes_after_packed
-        errs = unet_output_error(fp32, q, prompts[:16])
-        results["systems"][sid] = {"label": label, "metrics": m, "unet_bytes": nbytes,
-                                   "unet_bytes_in_memory": report.bytes_after_memory,
-                                   "backend": report.backend, "n_quantized": len(report.quantized),
-                                   "n_skipped": len(report.skipped), "unet_rel_error_per_step": errs}
-        cal = calibrate(q, calib_prompts, seed=0, strategy=strategy, jaq=jaq,
+    coefficients = {}
+    for sid, label, scheme, conv in BASE_SYSTEMS + (CONV_SYSTEMS if include_conv_rows else ()):
+        pipe, report = (fp32, None) if scheme is None else _build(path, scheme, conv)
+        nbytes = fp32_bytes if report is None else report.bytes_after_packed
+        m, _ = evaluate_system(pipe, scorer, jaq, prompts, seeds, ref_stats)
+        entry = {"label": label, "metrics": m, "unet_bytes": nbytes}
+        if report is not None:
+            entry |= {"unet_bytes_in_memory": report.bytes_after_memory, "backend": report.backend,
+                      "n_quantized": len(report.quantized), "n_skipped": len(report.skipped),
+                      "unet_rel_error_per_step": unet_output_error(fp32, pipe, prompts[:16])}
+        results["systems"][sid] = entry
+        cal = calibrate(pipe, calib_prompts, seed=0, strategy=strategy, jaq=jaq,
                         num_inference_steps=DEFAULT_STEPS, guidance_scale=DEFAULT_GUIDANCE,
-                        cache_dir=out / "calibration_cache", cache_context=f"reference/{sid}",
+                        cache_dir=out / "calibration_cache", cache_context=f"reference/{sid}/k{k}",
                         out_dir=out / f"calibration-{sid}")
-        q.scheduler = QSched(stock_scheduler(q), c_x=cal.c_x, c_theta=cal.c_theta)
-        m, _ = evaluate_system(q, scorer, jaq, prompts, seeds, ref_stats)
+        qs_pipe = _build(path, scheme, conv)[0] if scheme is None else pipe  # FP32 stays the plain baseline
+        qs_pipe.scheduler = QSched(stock_scheduler(qs_pipe), c_x=cal.c_x, c_theta=cal.c_theta)
+        m, _ = evaluate_system(qs_pipe, scorer, jaq, prompts, seeds, ref_stats)
         jaqs = [pt["jaq"] for pt in cal.points]
         results["systems"][sid + "-qsched"] = {
-            "label": label + " + Q-Sched", "metrics": m, "unet_bytes": nbytes,
+            "label": f"{label} + Q-Sched (c_x {cal.c_x[0]:g} -> {cal.c_x[1]:g}, c_theta {cal.c_theta[0]:g} -> "
+                     f"{cal.c_theta[1]:g})", "metrics": m, "unet_bytes": nbytes,
             "c_x": list(cal.c_x), "c_theta": list(cal.c_theta), "calibration_jaq": cal.jaq,
             "calibration_evaluations": cal.n_evaluations,
             "calibration_jaq_range": [min(jaqs), max(jaqs)],
             "calibration_jaq_at_identity": next((pt["jaq"] for pt in cal.points
                                                  if pt["c_x"] == 1.0 and pt["c_theta"] == 1.0), None)}
-        if sid == "w4a8" and save_qsched:
-            save_qsched_coefficients({
-                "c_x": list(cal.c_x), "c_theta": list(cal.c_theta), "calibration_jaq": cal.jaq,
-                "strategy": strategy, "calibration_prompts": calib_prompts, "seed": 0,
-                "quantization": "w4a8 (Linear layers)", "source": "python -m generation.reference.results",
-            })
+        if not conv:
+            coefficients[sid] = {"c_x": list(cal.c_x), "c_theta": list(cal.c_theta), "calibration_jaq": cal.jaq,
+                                 "quantization": label + (" (Linear layers)" if scheme else "")}
+    if save_qsched:
+        save_qsched_coefficients({"strategy": strategy, "calibration_prompts": calib_prompts, "seed": 0,
+                                  "jaq": f"paper, k = {k:g}", "source": "python -m generation.reference.results",
+                                  "systems": coefficients})
     results["seconds"] = round(time.time() - t0, 1)
     results["torch_threads"] = torch.get_num_threads()
-    header = ("| system | world FD (lower better) | scorer CLIPScore | top-1 caption | quality (PIQE) "
-              "| JAQ ± s.e. | UNet bytes (packed) |\n|---|---|---|---|---|---|---|")
-    rows = [_row(v["label"], v["metrics"], v["unet_bytes"]) for v in results["systems"].values()]
-    table = "\n".join([header, *rows])
+    table = format_table(results)
     results["table"] = table
     (out / "results.json").write_text(json.dumps(results, indent=2))
     (out / "results.md").write_text(table + "\n")
@@ -206,19 +270,24 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pipeline", type=Path, default=DEFAULT_PIPELINE)
     p.add_argument("--prompts", type=int, default=48, help="number of held-out prompts")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--strategy", default="coarse-to-fine", help="calibration search (grid is the paper's)")
-    p.add_argument("--no-conv-rows", action="store_true", help="skip the W4A8 Linear+conv variant")
+    p.add_argument("--conv-rows", action="store_true", help="add the W4A8 Linear+conv variant")
     p.add_argument("--out", type=Path, default=CACHE_DIR / "results")
     p.add_argument("--no-save-qsched", action="store_true",
                    help="do not overwrite the shipped weights/qsched.json used by the demo")
     p.add_argument("--k", type=float, default=2.0, help="JAQ weight of the quality term (0: alignment only)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
+    p.add_argument("--table", type=Path, default=None, metavar="RESULTS_JSON",
+                   help="only print the table of an earlier run's results.json")
     a = p.parse_args(argv)
+    if a.table is not None:
+        print(format_table(json.loads(a.table.read_text())))
+        return
     if a.prompts < 2:
         raise SystemExit(f"--prompts must be >= 2, got {a.prompts}")
     torch.set_num_threads(a.threads)
-    r = run(a.pipeline, a.prompts, tuple(a.seeds), a.out, a.strategy, not a.no_conv_rows,
+    r = run(a.pipeline, a.prompts, tuple(a.seeds), a.out, a.strategy, a.conv_rows,
             save_qsched=not a.no_save_qsched, k=a.k)
     print(r["table"])
     for sid, v in r["systems"].items():

@@ -13,22 +13,38 @@ def bundle(tmp_path_factory):
     return build_demo_bundle(out, n_prompts=2, seeds=[0], progress=False)
 
 
-def test_it_writes_a_valid_contract_bundle_with_the_three_systems(bundle):
+def test_it_writes_a_valid_contract_bundle_with_the_four_systems_and_every_pair(bundle):
     from generation.manifest import validate_bundle
 
     manifest = validate_bundle(bundle)
     assert manifest["format"] == "qsched-bundle/1"
-    assert [s["id"] for s in manifest["systems"]] == ["fp32", "w4a8", "w4a8-qsched"]
-    assert len(manifest["images"]) == 3 * 2
+    assert [s["id"] for s in manifest["systems"]] == ["fp32", "fp32-qsched", "w4a8", "w4a8-qsched"]
+    assert len(manifest["images"]) == 4 * 2
+    assert len({tuple(sorted((c["a"], c["b"]))) for c in manifest["comparisons"]}) == 6
     for s in manifest["systems"]:
         assert "jaq" in s["metrics"] and "fid" in s["metrics"]
 
 
-def test_the_qsched_system_records_its_shipped_coefficients(bundle):
+def test_each_qsched_system_records_the_coefficients_calibrated_on_its_own_base(bundle):
     manifest = json.loads((bundle / "manifest.json").read_text())
-    config = {s["id"]: s["config"] for s in manifest["systems"]}["w4a8-qsched"]
-    shipped = load_qsched_coefficients()
-    assert config["c_x"] == shipped["c_x"] and config["c_theta"] == shipped["c_theta"]
+    configs = {s["id"]: s["config"] for s in manifest["systems"]}
+    for base in ("fp32", "w4a8"):
+        shipped = load_qsched_coefficients(system=base)
+        config = configs[f"{base}-qsched"]
+        assert config["calibrated_on"] == base
+        assert config["c_x"] == shipped["c_x"] and config["c_theta"] == shipped["c_theta"]
+
+
+def test_shipped_coefficients_for_an_unknown_system_are_refused_by_name(tmp_path):
+    from generation.reference.coefficients import save_qsched_coefficients
+
+    path = save_qsched_coefficients({"systems": {"w4a8": {"c_x": [1.0, 1.0], "c_theta": [1.0, 1.0]}}},
+                                    tmp_path / "q.json")
+    assert load_qsched_coefficients(path, "w4a8")["c_x"] == [1.0, 1.0]
+    with pytest.raises(ValueError, match="no Q-Sched coefficients for system 'fp32'"):
+        load_qsched_coefficients(path, "fp32")
+    with pytest.raises(ValueError, match="'c_theta'"):
+        save_qsched_coefficients({"systems": {"w4a8": {"c_x": [1.0, 1.0]}}}, tmp_path / "r.json")
 
 
 def test_prompts_mix_seen_and_held_out_combinations():

@@ -45,11 +45,11 @@ def test_it_creates_the_researcher_and_a_live_demo_study(tmp_path, generated_onc
     assert authenticate(username="researcher", password=password) is not None
     study = Study.objects.get(slug="demo")
     assert (study.owner.username, study.status) == ("researcher", "live")
-    assert sorted(study.systems.values_list("key", flat=True)) == ["fp32", "w4a8", "w4a8-qsched"]
+    assert sorted(study.systems.values_list("key", flat=True)) == ["fp32", "fp32-qsched", "w4a8", "w4a8-qsched"]
     assert study.prompts.count() == 12
-    assert Image.objects.filter(study=study).count() == 12 * 3 * 2
-    # 3 listed pairs x 12 prompts x 2 seeds comparisons, 2 criteria each
-    assert WorkItem.objects.filter(study=study).count() == 3 * 12 * 2 * 2
+    assert Image.objects.filter(study=study).count() == 12 * 4 * 2
+    # all 6 pairs of the 4 systems x 12 prompts x 2 seeds comparisons, 2 criteria each
+    assert WorkItem.objects.filter(study=study).count() == 6 * 12 * 2 * 2
     assert study.bundle_name == "reference-shapes-w4a8"
     assert all("jaq" in s.metrics and "fid" in s.metrics for s in study.systems.all())
 
@@ -61,7 +61,7 @@ def test_running_it_again_keeps_the_user_the_password_and_the_study(tmp_path, ge
     output = load_demo(tmp_path)
     assert (Study.objects.get(slug="demo").pk, (tmp_path / "creds.txt").read_text()) == first
     assert Study.objects.count() == 1 and get_user_model().objects.count() == 1
-    assert Image.objects.count() == 72
+    assert Image.objects.count() == 96
     assert "already exists" in output
 
 
@@ -82,8 +82,8 @@ def test_the_generated_bundle_passes_the_platform_checks_and_its_systems_differ(
     from studies.bundle import load_bundle
 
     spec = load_bundle(generated)
-    assert len(spec.images) == 12 * 3 * 2
+    assert len(spec.images) == 12 * 4 * 2
     shas: dict[tuple, set] = {}
     for image in json.loads((generated / "manifest.json").read_text())["images"]:
         shas.setdefault((image["prompt"], image["seed"]), set()).add(image["sha256"])
-    assert len(shas) == 24 and all(len(found) == 3 for found in shas.values())
+    assert len(shas) == 24 and all(len(found) == 4 for found in shas.values())

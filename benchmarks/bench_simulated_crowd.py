@@ -1,0 +1,141 @@
+"""Close the loop over real HTTP: a simulated crowd votes on a reference-model bundle served by gunicorn.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_simulated_crowd.py --bundle contrast
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_simulated_crowd.py --bundle demo --k 5
+
+Steps: build the bundle (``contrast``: right / wrong-colour / wrong-prompt, a known strong ordering;
+``demo``: the demo study's FP32, FP32 + Q-Sched, W4A8, W4A8 + Q-Sched), score every image with the
+world scorer (the known signal), then in a temporary folder: ``manage.py migrate``, ``import_bundle
+--launch`` (attention checks on, the platform's default), gunicorn on a free port, the crowd through
+the annotator API (:mod:`generation.reference.simulated_crowd`), ``manage.py export_votes``, and the
+analysis on growing prefixes of the export. Prints the known ordering, the power calculator's
+prediction and the recovery curve; every process started here is stopped at the end.
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _manage(env, *args) -> str:
+    out = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{out.stderr[-2000:]}")
+    return out.stdout
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bundle", choices=["contrast", "demo"], default="contrast")
+    p.add_argument("--prompts", type=int, default=12)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--k", type=int, default=3, help="votes per (comparison, criterion)")
+    p.add_argument("--annotators", type=int, default=40)
+    p.add_argument("--quota", type=int, default=None, help="votes per annotator (default: an equal share)")
+    p.add_argument("--sharpness", type=float, default=0.5, help="median annotator sharpness per CLIPScore point")
+    p.add_argument("--heterogeneity", type=float, default=0.5, help="sd of log sharpness across annotators")
+    p.add_argument("--random-rate", type=float, default=0.05, help="share of annotators clicking at random")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    from generation.reference.scorer import load_scorer
+    from generation.reference.simulated_crowd import (
+        HttpClient, build_contrast_bundle, ground_truth, make_crowd, predicted_votes, recovery_curve, run_crowd)
+
+    rng = np.random.default_rng(a.seed)
+    with tempfile.TemporaryDirectory(prefix="qsched-crowd-") as tmp:
+        tmp = Path(tmp)
+        t0 = time.time()
+        if a.bundle == "contrast":
+            bundle = build_contrast_bundle(tmp / "bundle", a.prompts, tuple(a.seeds))
+        else:
+            from generation.reference.demo import build_demo_bundle
+
+            bundle = build_demo_bundle(tmp / "bundle", a.prompts, a.seeds, progress=False)
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        comps = manifest.get("comparisons", "all-pairs")
+        n_sys = len(manifest["systems"])
+        n_pairs = n_sys * (n_sys - 1) // 2 if comps == "all-pairs" else len({frozenset((c["a"], c["b"])) for c in comps})
+        scorer = load_scorer()
+        truth = ground_truth(bundle, scorer)
+        crowd = make_crowd(a.annotators, rng, sharpness=a.sharpness, heterogeneity=a.heterogeneity,
+                           random_rate=a.random_rate)
+        n_items = n_pairs * a.prompts * len(a.seeds)
+        quota = a.quota or -(-n_items * a.k // a.annotators)
+        prediction = predicted_votes(truth, crowd, n_pairs)
+        print(f"bundle {a.bundle}: {len(manifest['images'])} images in {time.time() - t0:.0f} s; "
+              f"{n_items} comparisons x k={a.k}; {a.annotators} annotators, quota {quota}")
+        print("known ordering (mean scorer CLIPScore):",
+              ", ".join(f"{s} {truth.system_means[s]:.2f}" for s in truth.ordering))
+        env = os.environ | {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "MEDIA_ROOT": str(tmp / "media"),
+                            "QSCHED_VAR_DIR": str(tmp / "var"), "LOG_LEVEL": "WARNING",
+                            "DJANGO_SETTINGS_MODULE": "qsched_platform.settings",
+                            "PYTHONPATH": f"{REPO / 'platform'}:{REPO}", "DJANGO_SUPERUSER_PASSWORD": "crowd-owner-1"}
+        _manage(env, "migrate", "--noinput", "-v", "0")
+        _manage(env, "createsuperuser", "--noinput", "--username", "owner", "--email", "owner@example.org")
+        _manage(env, "import_bundle", str(bundle), "--study", "crowd", "--votes-per-pair", str(a.k),
+                "--quota", str(quota), "--launch")
+        port = _free_port()
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "qsched_platform.wsgi:application",
+                                   "--pythonpath", f"{REPO / 'platform'},{REPO}", "-b", f"127.0.0.1:{port}",
+                                   "-w", "2", "--log-level", "warning"], cwd=REPO, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=open(tmp / "gunicorn.log", "w"))
+        try:
+            client = HttpClient(f"http://127.0.0.1:{port}")
+            for _ in range(60):
+                try:
+                    if client.request("GET", "/login/")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.5)
+            t1 = time.time()
+            stats = run_crowd(client, "crowd", crowd, scorer, rng, known=truth.utility_by_sha)
+            crowd_s = time.time() - t1
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        _manage(env, "export_votes", "crowd", "--format", "csv", "--out", str(tmp / "votes.csv"))
+        from analysis.io import read_votes
+
+        votes = read_votes(tmp / "votes.csv")
+        grid = sorted({int(x) for x in np.unique(np.geomspace(10, len(votes), 12).astype(int))} | {len(votes)})
+        curve = recovery_curve(votes, truth, grid)
+    print(f"crowd: {stats['votes']} votes ({int(votes['attention_check'].sum())} attention checks, "
+          f"{int(votes['annotator_excluded'].sum())} from excluded annotators) in {crowd_s:.0f} s over HTTP, "
+          f"{stats['sessions']} sessions")
+    print("power calculator (superiority, alpha 0.05, power 0.8, design effect 1):")
+    for r in prediction["per_pair"]:
+        print(f"  {r['a']} vs {r['b']}: true win rate {r['win_rate']:.3f}, ties {r['tie_rate']:.3f}, "
+              f"{r['votes_needed']} votes on this pair")
+    print(f"  predicted for the study: {prediction['study_votes']} votes "
+          f"(largest pair count x {prediction['n_compared_pairs']} compared pairs)")
+    print(f"{'votes':>7} {'counted':>8}  {'BT order':<60} recovered")
+    for r in curve:
+        print(f"{r['votes']:>7} {r['votes_counted']:>8}  {' > '.join(r['bt_order']):<60} {r['recovered']}")
+    first = next((r["votes"] for r in curve if r["recovered"]), None)
+    stays = next((r["votes"] for i, r in enumerate(curve) if all(x["recovered"] for x in curve[i:])), None)
+    print(f"first recovered at {first} votes; recovered from then on at {stays} votes; "
+          f"power calculator: {prediction['study_votes']}")
+
+
+if __name__ == "__main__":
+    main()
