@@ -4,6 +4,7 @@ Usage::
 
     python -m generation.reference.train lcd [--config generation/reference/configs/lcd.json]
                                              [--steps N] [--max-minutes M] [--out var/reference/lcd] [--resume]
+    python -m generation.reference.train export [--out var/reference/lcd]   # checkpoint -> pipeline
     python -m generation.reference.train evaluate [--student var/reference/lcd/pipeline] [--steps 1 2 4]
 
 Rules (as in the LCM paper, Luo et al. 2023, Algorithm 1, and diffusers'
@@ -47,7 +48,7 @@ from .data import CACHE_DIR, load_dataset, to_tensor
 from .model import DEFAULT_PIPELINE, assemble_pipeline, load_pipeline
 
 __all__ = ["LCD_CONFIG", "load_config", "DistillationSchedule", "consistency_loss", "encode_dataset",
-           "train_lcd", "world_fd_by_seed", "evaluate", "main"]
+           "train_lcd", "export_checkpoint", "world_fd_by_seed", "evaluate", "main"]
 
 LCD_CONFIG = Path(__file__).parent / "configs" / "lcd.json"
 LCD_DIR = CACHE_DIR / "lcd"
@@ -254,6 +255,29 @@ def train_lcd(config: dict, out: Path = LCD_DIR, resume: bool = False, max_minut
     return summary
 
 
+def export_checkpoint(out: Path = LCD_DIR, dest: Path | None = None) -> Path:
+    """Save the target network of ``<out>/checkpoint.pt`` as a pipeline (default ``<out>/pipeline``),
+    e.g. to evaluate a run that is still going; its ``training.json`` says how far the run was."""
+    out = Path(out)
+    ckpt = out / "checkpoint.pt"
+    if not ckpt.exists():
+        raise FileNotFoundError(f"no checkpoint at {ckpt}; start a run with `python -m generation.reference.train lcd`")
+    state = torch.load(ckpt, weights_only=False)
+    teacher_path = Path(state["config"]["teacher"])
+    pipe = load_pipeline(teacher_path if teacher_path.is_absolute() else _REPO / teacher_path)
+    pipe.unet.load_state_dict(state["target"])
+    dest = Path(dest or out / "pipeline")
+    pipe.save_pretrained(dest, safe_serialization=True)
+    losses = state["losses"]
+    (dest / "training.json").write_text(json.dumps({
+        "method": "latent consistency distillation (EMA target saved)", "steps": state["step"],
+        "config": state["config"], "train_seconds": round(state["seconds"], 1),
+        "steps_per_second": round(state["step"] / max(state["seconds"], 1e-9), 4),
+        "final_loss_avg50": round(sum(losses[-50:]) / max(len(losses[-50:]), 1), 6),
+        "finished": state["step"] >= state["config"]["steps"], "exported_from": "checkpoint.pt"}, indent=2))
+    return dest
+
+
 def world_fd_by_seed(pipe, n_prompts: int = 48, seeds=(0, 1, 2), steps: int = 4, guidance: float = 1.0,
                      renders_per_scene: int = 8) -> dict:
     """4-step (or ``steps``) world FD of ``pipe`` on held-out prompts: one FD per seed, mean and s.e. over seeds."""
@@ -303,12 +327,17 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4])
     e.add_argument("--prompts", type=int, default=48)
     e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    for sp in (t, e):
+    x = sub.add_parser("export", help="save the target network of <out>/checkpoint.pt as a pipeline")
+    x.add_argument("--out", type=Path, default=LCD_DIR)
+    x.add_argument("--dest", type=Path, default=None)
+    for sp in (t, e, x):
         sp.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     if a.command == "lcd":
         summary = train_lcd(load_config(a.config, steps=a.steps), a.out, a.resume, a.max_minutes)
+    elif a.command == "export":
+        summary = {"pipeline": str(export_checkpoint(a.out, a.dest))}
     else:
         summary = evaluate(a.student, a.teacher, tuple(a.steps), a.prompts, tuple(a.seeds))
     print(json.dumps(summary, indent=2))

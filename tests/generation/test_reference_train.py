@@ -84,3 +84,25 @@ def test_resuming_with_another_config_is_refused(tmp_path):
     train_lcd(cfg, tmp_path / "run", progress=False)
     with pytest.raises(ValueError, match="another config"):
         train_lcd(cfg | {"lr": 1.0}, tmp_path / "run", resume=True, progress=False)
+
+
+def test_a_checkpoint_exports_to_a_pipeline_that_loads_and_samples(tmp_path):
+    from generation.images import generate_images
+    from generation.reference.model import load_pipeline
+    from generation.reference.train import export_checkpoint
+
+    cfg = load_config(steps=1, batch_size=2, checkpoint_every=1, eval_every=1000, data={"train_n": 8, "train_seed": 0},
+                      cache_dir=str(tmp_path / "cache"))
+    train_lcd(cfg, tmp_path / "run", progress=False)
+    dest = export_checkpoint(tmp_path / "run", tmp_path / "exported")
+    assert json.loads((dest / "training.json").read_text())["steps"] == 1
+    images = generate_images(load_pipeline(dest), ["a large red circle on a white background"], [0],
+                             num_inference_steps=2, guidance_scale=1.0)
+    assert images[0].size == (32, 32)
+
+
+def test_exporting_without_a_checkpoint_says_how_to_make_one(tmp_path):
+    from generation.reference.train import export_checkpoint
+
+    with pytest.raises(FileNotFoundError, match="train lcd"):
+        export_checkpoint(tmp_path)
