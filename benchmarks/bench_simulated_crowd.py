@@ -52,13 +52,21 @@ def main() -> None:
     p.add_argument("--heterogeneity", type=float, default=0.5, help="sd of log sharpness across annotators")
     p.add_argument("--random-rate", type=float, default=0.05, help="share of annotators clicking at random")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=1, help="independent crowds, each on a fresh copy of the study")
     a = p.parse_args()
     import torch
 
     torch.set_num_threads(1)
     from generation.reference.scorer import load_scorer
     from generation.reference.simulated_crowd import (
-        HttpClient, build_contrast_bundle, ground_truth, make_crowd, predicted_votes, recovery_curve, run_crowd)
+        HttpClient,
+        build_contrast_bundle,
+        ground_truth,
+        make_crowd,
+        predicted_votes,
+        recovery_curve,
+        run_crowd,
+    )
 
     rng = np.random.default_rng(a.seed)
     with tempfile.TemporaryDirectory(prefix="qsched-crowd-") as tmp:
@@ -76,13 +84,10 @@ def main() -> None:
         n_pairs = n_sys * (n_sys - 1) // 2 if comps == "all-pairs" else len({frozenset((c["a"], c["b"])) for c in comps})
         scorer = load_scorer()
         truth = ground_truth(bundle, scorer)
-        crowd = make_crowd(a.annotators, rng, sharpness=a.sharpness, heterogeneity=a.heterogeneity,
-                           random_rate=a.random_rate)
         n_items = n_pairs * a.prompts * len(a.seeds)
         quota = a.quota or -(-n_items * a.k // a.annotators)
-        prediction = predicted_votes(truth, crowd, n_pairs)
         print(f"bundle {a.bundle}: {len(manifest['images'])} images in {time.time() - t0:.0f} s; "
-              f"{n_items} comparisons x k={a.k}; {a.annotators} annotators, quota {quota}")
+              f"{n_items} comparisons x k={a.k}; {a.annotators} annotators, quota {quota}; {a.repeats} crowd(s)")
         print("known ordering (mean scorer CLIPScore):",
               ", ".join(f"{s} {truth.system_means[s]:.2f}" for s in truth.ordering))
         env = os.environ | {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "MEDIA_ROOT": str(tmp / "media"),
@@ -91,13 +96,12 @@ def main() -> None:
                             "PYTHONPATH": f"{REPO / 'platform'}:{REPO}", "DJANGO_SUPERUSER_PASSWORD": "crowd-owner-1"}
         _manage(env, "migrate", "--noinput", "-v", "0")
         _manage(env, "createsuperuser", "--noinput", "--username", "owner", "--email", "owner@example.org")
-        _manage(env, "import_bundle", str(bundle), "--study", "crowd", "--votes-per-pair", str(a.k),
-                "--quota", str(quota), "--launch")
         port = _free_port()
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "qsched_platform.wsgi:application",
                                    "--pythonpath", f"{REPO / 'platform'},{REPO}", "-b", f"127.0.0.1:{port}",
                                    "-w", "2", "--log-level", "warning"], cwd=REPO, env=env,
                                   stdout=subprocess.DEVNULL, stderr=open(tmp / "gunicorn.log", "w"))
+        runs = []
         try:
             client = HttpClient(f"http://127.0.0.1:{port}")
             for _ in range(60):
@@ -107,34 +111,47 @@ def main() -> None:
                 except OSError:
                     pass
                 time.sleep(0.5)
-            t1 = time.time()
-            stats = run_crowd(client, "crowd", crowd, scorer, rng, known=truth.utility_by_sha)
-            crowd_s = time.time() - t1
+            for r in range(a.repeats):
+                slug = f"crowd-{r}"
+                _manage(env, "import_bundle", str(bundle), "--study", slug, "--votes-per-pair", str(a.k),
+                        "--quota", str(quota), "--launch")
+                crowd = make_crowd(a.annotators, rng, sharpness=a.sharpness, heterogeneity=a.heterogeneity,
+                                   random_rate=a.random_rate)
+                t1 = time.time()
+                stats = run_crowd(client, slug, crowd, scorer, rng, known=truth.utility_by_sha)
+                crowd_s = time.time() - t1
+                _manage(env, "export_votes", slug, "--format", "csv", "--out", str(tmp / f"{slug}.csv"))
+                from analysis.io import read_votes
+
+                votes = read_votes(tmp / f"{slug}.csv")
+                step = max(1, len(votes) // 40)
+                curve = recovery_curve(votes, truth, list(range(step, len(votes), step)) + [len(votes)])
+                runs.append({"stats": stats, "seconds": crowd_s, "curve": curve, "votes": votes,
+                             "prediction": predicted_votes(truth, crowd, n_pairs)})
         finally:
             server.terminate()
             server.wait(timeout=30)
-        _manage(env, "export_votes", "crowd", "--format", "csv", "--out", str(tmp / "votes.csv"))
-        from analysis.io import read_votes
-
-        votes = read_votes(tmp / "votes.csv")
-        grid = sorted({int(x) for x in np.unique(np.geomspace(10, len(votes), 12).astype(int))} | {len(votes)})
-        curve = recovery_curve(votes, truth, grid)
-    print(f"crowd: {stats['votes']} votes ({int(votes['attention_check'].sum())} attention checks, "
-          f"{int(votes['annotator_excluded'].sum())} from excluded annotators) in {crowd_s:.0f} s over HTTP, "
-          f"{stats['sessions']} sessions")
-    print("power calculator (superiority, alpha 0.05, power 0.8, design effect 1):")
-    for r in prediction["per_pair"]:
+    last = runs[-1]
+    votes = last["votes"]
+    print(f"last crowd: {last['stats']['votes']} votes ({int(votes['attention_check'].sum())} attention checks, "
+          f"{int(votes['annotator_excluded'].sum())} from excluded annotators) in {last['seconds']:.0f} s over "
+          f"HTTP, {last['stats']['sessions']} sessions")
+    print("power calculator for the last crowd (superiority, alpha 0.05, power 0.8, design effect 1):")
+    for r in last["prediction"]["per_pair"]:
         print(f"  {r['a']} vs {r['b']}: true win rate {r['win_rate']:.3f}, ties {r['tie_rate']:.3f}, "
               f"{r['votes_needed']} votes on this pair")
-    print(f"  predicted for the study: {prediction['study_votes']} votes "
-          f"(largest pair count x {prediction['n_compared_pairs']} compared pairs)")
+    print(f"  predicted for the study: {last['prediction']['study_votes']} counted votes "
+          f"(largest pair count x {last['prediction']['n_compared_pairs']} compared pairs)")
     print(f"{'votes':>7} {'counted':>8}  {'BT order':<60} recovered")
-    for r in curve:
+    for r in last["curve"][:: max(1, len(last["curve"]) // 12)]:
         print(f"{r['votes']:>7} {r['votes_counted']:>8}  {' > '.join(r['bt_order']):<60} {r['recovered']}")
-    first = next((r["votes"] for r in curve if r["recovered"]), None)
-    stays = next((r["votes"] for i, r in enumerate(curve) if all(x["recovered"] for x in curve[i:])), None)
-    print(f"first recovered at {first} votes; recovered from then on at {stays} votes; "
-          f"power calculator: {prediction['study_votes']}")
+    print(f"{'crowd':>5} {'votes':>6} {'predicted':>9} {'first recovered':>16} {'stays recovered':>16}  (counted votes)")
+    for i, run in enumerate(runs):
+        c = run["curve"]
+        first = next((r["votes_counted"] for r in c if r["recovered"]), None)
+        stays = next((r["votes_counted"] for j, r in enumerate(c) if all(x["recovered"] for x in c[j:])), None)
+        print(f"{i:>5} {c[-1]['votes_counted']:>6} {run['prediction']['study_votes']!s:>9} {first!s:>16} "
+              f"{stays!s:>16}")
 
 
 if __name__ == "__main__":

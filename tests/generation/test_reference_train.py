@@ -5,7 +5,12 @@ import json
 import pytest
 import torch
 
-from generation.reference.train import DistillationSchedule, consistency_loss, load_config, train_lcd
+from generation.reference.train import (
+    DistillationSchedule,
+    consistency_loss,
+    load_config,
+    train_lcd,
+)
 
 
 def _schedule():
