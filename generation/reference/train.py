@@ -302,11 +302,13 @@ def world_fd_by_seed(pipe, n_prompts: int = 48, seeds=(0, 1, 2), steps: int = 4,
     return {"per_seed": per_seed, "mean": float(arr.mean()), "sem": sem}
 
 
-def evaluate(student: Path, teacher: Path = DEFAULT_PIPELINE, steps=(1, 2, 4), n_prompts: int = 48,
+def evaluate(student: Path, teacher: Path | None = DEFAULT_PIPELINE, steps=(1, 2, 4), n_prompts: int = 48,
              seeds=(0, 1, 2)) -> dict:
-    """World FD of teacher and student at each step count (LCMScheduler, guidance 1)."""
+    """World FD of teacher (unless ``None``) and student at each step count (LCMScheduler, guidance 1)."""
     out = {}
     for name, path in (("teacher", teacher), ("student", student)):
+        if path is None:
+            continue
         pipe = load_pipeline(path)
         out[name] = {str(n): world_fd_by_seed(pipe, n_prompts, seeds, n) for n in steps}
     return out
@@ -324,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     e = sub.add_parser("evaluate", help="world FD of the teacher and a student at 1, 2, 4 steps")
     e.add_argument("--student", type=Path, default=LCD_DIR / "pipeline")
     e.add_argument("--teacher", type=Path, default=DEFAULT_PIPELINE)
+    e.add_argument("--no-teacher", action="store_true", help="evaluate the student only")
     e.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4])
     e.add_argument("--prompts", type=int, default=48)
     e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -339,7 +342,8 @@ def main(argv: list[str] | None = None) -> None:
     elif a.command == "export":
         summary = {"pipeline": str(export_checkpoint(a.out, a.dest))}
     else:
-        summary = evaluate(a.student, a.teacher, tuple(a.steps), a.prompts, tuple(a.seeds))
+        summary = evaluate(a.student, None if a.no_teacher else a.teacher, tuple(a.steps), a.prompts,
+                           tuple(a.seeds))
     print(json.dumps(summary, indent=2))
 
 
