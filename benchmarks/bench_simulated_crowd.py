@@ -92,6 +92,7 @@ def main() -> None:
               ", ".join(f"{s} {truth.system_means[s]:.2f}" for s in truth.ordering))
         env = os.environ | {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "MEDIA_ROOT": str(tmp / "media"),
                             "QSCHED_VAR_DIR": str(tmp / "var"), "LOG_LEVEL": "WARNING",
+                            "QSCHED_RATE_LIMITS": "off",  # one IP plays the whole crowd
                             "DJANGO_SETTINGS_MODULE": "qsched_platform.settings",
                             "PYTHONPATH": f"{REPO / 'platform'}:{REPO}", "DJANGO_SUPERUSER_PASSWORD": "crowd-owner-1"}
         _manage(env, "migrate", "--noinput", "-v", "0")

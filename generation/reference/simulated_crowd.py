@@ -7,7 +7,7 @@ Rules:
   the ordering of their mean utility over the bundle's images.
 * **Annotators see only what a person sees.** A simulated annotator gets a task
   from ``GET /api/session/next``, downloads both images through their opaque
-  URLs and scores the pixels it received (the scorer, cached by the bytes'
+  URLs (with its session token, as the voting page does) and scores the pixels it received (the scorer, cached by the bytes'
   sha256); it never learns which system made an image.
 * **Choice model** (Davidson, with heterogeneity): with ``d = s * (u_left -
   u_right) + b``, ``P(left) : P(right) : P(tie) = e^{d/2} : e^{-d/2} : nu``,
@@ -18,7 +18,8 @@ Rules:
   ``GET /api/session/next``, the image URLs, ``POST /api/assignments/<id>/vote``)
   with any client offering ``request(method, path, json=None, token=None) ->
   (status, body)``: :class:`HttpClient` for a live server, or Django's test client
-  wrapped by :class:`DjangoClient`.
+  wrapped by :class:`DjangoClient`. One process (one IP) plays the whole crowd, so the
+  platform's per-IP abuse limits must be off (``QSCHED_RATE_LIMITS=off``), as for any load test.
 * **Recovery** is judged on the platform's export, in vote order: after the first
   ``n`` counted votes the analysis (:func:`analysis.report.build_summary`)
   recovers the ordering when its Bradley-Terry order equals the known one and
@@ -197,8 +198,8 @@ def run_crowd(client, slug: str, crowd: list[Annotator], scorer, rng: np.random.
     cache = dict(known or {})
     stats = {"sessions": 0, "votes": 0, "refused": 0, "images_fetched": 0}
 
-    def utility(url: str, prompt: str) -> float:
-        status, body = client.request("GET", url)
+    def utility(url: str, prompt: str, token: str) -> float:
+        status, body = client.request("GET", url, token=token)  # images are served to the session's holder
         if status != 200:
             raise RuntimeError(f"image {url} answered {status}")
         stats["images_fetched"] += 1
@@ -227,8 +228,8 @@ def run_crowd(client, slug: str, crowd: list[Annotator], scorer, rng: np.random.
             if status != 200:
                 raise RuntimeError(f"/api/session/next answered {status}: {body[:200]!r}")
             task = json.loads(body)
-            choice = _choose(ann, utility(task["left"]["url"], task["prompt"]),
-                             utility(task["right"]["url"], task["prompt"]), rng)
+            choice = _choose(ann, utility(task["left"]["url"], task["prompt"], token),
+                             utility(task["right"]["url"], task["prompt"], token), rng)
             status, body = client.request("POST", f"/api/assignments/{task['assignment']}/vote",
                                           {"choice": choice, "response_ms": int(rng.integers(800, 4000))}, token=token)
             if status not in (200, 201):
