@@ -262,8 +262,10 @@ def recovery_curve(votes, truth: GroundTruth, checkpoints, *, alpha: float = 0.0
         significant = all((a, b) in rates and rates[(a, b)]["win_rate"] > 0.5
                           and rates[(a, b)]["p_value"] is not None and rates[(a, b)]["p_value"] < alpha
                           for a, b in pairs)
+        adjacent = [{"a": a, "b": b, "win_rate": rates.get((a, b), {}).get("win_rate"),
+                     "p_value": rates.get((a, b), {}).get("p_value")} for a, b in pairs]
         rows.append({"votes": n, "votes_counted": summary["n_votes_counted"], "bt_order": bt,
-                     "order_right": bt == order, "adjacent_significant": significant,
+                     "order_right": bt == order, "adjacent": adjacent, "adjacent_significant": significant,
                      "recovered": bt == order and significant})
         if n == len(votes):
             break
