@@ -70,7 +70,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 return create_study_from_bundle(
-                    bundle_dir=bundle_dir, slug=slug, owner=owner, name="Demo: reference model, FP32 vs W4A8 vs W4A8 + Q-Sched",
+                    bundle_dir=bundle_dir, slug=slug, owner=owner, name="Demo: reference model, FP32 and W4A8, each with and without Q-Sched",
                     screen_out_code="DEMO-SCREENED-OUT",
                     criteria=[{"key": key, "question": DEFAULT_QUESTIONS[key]} for key in DEMO_CRITERIA],
                     votes_per_pair=3, allow_ties=True, quota_per_annotator=40, instructions=DEMO_INSTRUCTIONS,
