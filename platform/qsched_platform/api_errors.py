@@ -16,7 +16,15 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from rest_framework import exceptions, parsers
 
-__all__ = ["BodyLimitMiddleware", "JSONParser", "exception_handler"]
+__all__ = ["BodyLimitMiddleware", "JSONParser", "error_response", "exception_handler"]
+
+
+def error_response(status: int, detail: str, code: str, *, retry_after: int | None = None) -> JsonResponse:
+    """The one error shape, for answers given outside DRF (middleware)."""
+    response = JsonResponse({"detail": detail, "code": code}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 class JSONParser(parsers.JSONParser):
@@ -69,6 +77,6 @@ class BodyLimitMiddleware:
             except ValueError:
                 length = 0
             if length > limit:
-                return JsonResponse({"detail": f"the request body is {length} bytes; the limit is {limit}",
-                                     "code": "too_large"}, status=413)
+                return error_response(413, f"the request body is {length} bytes; the limit is {limit}",
+                                      _TooLarge.default_code)
         return self.get_response(request)

@@ -13,6 +13,8 @@ import logging
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
+from .api_errors import error_response
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 1
@@ -20,8 +22,7 @@ RETRY_AFTER_S = 1
 
 def busy_response(detail: str, *, retry_after: int = RETRY_AFTER_S, code: str = "busy") -> JsonResponse:
     """A JSON 503 asking the client to send the same request again after ``retry_after`` seconds."""
-    response = JsonResponse({"detail": detail, "code": code}, status=503)
-    response["Retry-After"] = str(retry_after)
+    response = error_response(503, detail, code, retry_after=retry_after)
     response["Cache-Control"] = "no-store"
     return response
 
