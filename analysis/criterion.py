@@ -13,6 +13,8 @@ Rules:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -72,47 +74,105 @@ def _observed_pairs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pairs, counts[i, j]
 
 
+@dataclass(frozen=True)
+class _CountedVotes:
+    """The votes of one criterion that count, and their counts per observed pair."""
+
+    mask: np.ndarray  # over all votes: in the criterion and counted
+    a: np.ndarray
+    b: np.ndarray
+    outcome: np.ndarray
+    counts3: np.ndarray  # (k, k, 3) counts of (a wins, b wins, tie)
+    pairs: np.ndarray  # (P, 2) observed pairs, a < b
+    pc: np.ndarray  # (P, 3) their counts
+
+
+def _counted_votes(ev: EncodedVotes, in_crit: np.ndarray, include_excluded: bool) -> _CountedVotes:
+    mask = in_crit & ev.counted(include_excluded)
+    a, b, outcome = ev.a[mask], ev.b[mask], ev.outcome[mask]
+    counts3 = pair_counts(a, b, outcome, ev.n_systems)
+    pairs, pc = _observed_pairs(counts3)
+    return _CountedVotes(mask, a, b, outcome, counts3, pairs, pc)
+
+
 def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootstrap: int, seed: int,
                       bootstrap: str, include_excluded: bool, metrics: dict | None,
                       image_metrics: dict | None, comparisons: list | None, margin: float,
                       prior: float) -> dict:
-    """Analyse the votes of criterion index ``crit``; see :func:`analysis.report.build_summary`."""
-    k = ev.n_systems
-    systems = list(ev.systems)
+    """Analyse the votes of criterion index ``crit``; see :func:`analysis.report.build_summary`.
+
+    The steps, in order: clustered variance and design effects, bootstrap
+    samples, Bradley-Terry (and Davidson) scores, oriented win rates and their
+    differences, agreement, per-prompt drill-down, the exclusion effect and the
+    correlation with automatic metrics. Notes are collected in that order.
+    """
+    k, systems = ev.n_systems, list(ev.systems)
     in_crit = ev.criterion == crit
-    counted = in_crit & ev.counted(include_excluded)
-    notes: list[str] = []
-    a, b, outcome = ev.a[counted], ev.b[counted], ev.outcome[counted]
-    counts3 = pair_counts(a, b, outcome, k)
-    pairs, pc = _observed_pairs(counts3)
-    seen = np.zeros(k, bool)
-    seen[pairs.ravel()] = True
-    out: dict = {"systems": systems, "n_votes": int(counted.sum()),
-                 "n_annotators": n_distinct(ev.annotator[counted], len(ev.annotators)),
-                 "n_prompts": n_distinct(ev.prompt[counted], len(ev.prompts))}
-    if counted.sum() == 0:
+    votes = _counted_votes(ev, in_crit, include_excluded)
+    pairs, pc = votes.pairs, votes.pc
+    notes = _coverage_notes(votes, systems)
+    out: dict = {"systems": systems, "n_votes": int(votes.mask.sum()),
+                 "n_annotators": n_distinct(ev.annotator[votes.mask], len(ev.annotators)),
+                 "n_prompts": n_distinct(ev.prompt[votes.mask], len(ev.prompts))}
+    cv, kind, out["design_effect"] = _design_effects(ev, votes, bootstrap, notes)
+    boot = _bootstrap_counts(ev, votes, n_bootstrap, seed, crit)
+    rank = rank_systems(pc, pairs, k, boot, prior=prior) if len(pairs) else None
+    out["bradley_terry"] = _bt_rows(rank, systems, kind, n_bootstrap, notes)
+    out["interval_method"] = interval_method(kind, n_bootstrap)
+    scores = {} if rank is None else {systems[i]: float(rank["scores"][i]) for i in range(k)
+                                      if np.isfinite(rank["scores"][i])}
+    out["davidson"] = _davidson(pc, pairs, k, systems, rank, notes)
+    # win rates oriented (a = test system) from the comparisons or by BT score
+    flip = _orient(pairs, systems, scores, comparisons) if len(pairs) else np.zeros(0, bool)
+    out["win_rates"], out["equivalence"] = _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes)
+    out["differences"] = _differences(rank, systems, kind, n_bootstrap, out["win_rates"])
+    out["win_rate_matrix"] = _win_matrix(votes.counts3, systems)
+    out["pairs_without_votes"] = _pairs_without_votes(pairs, systems, comparisons)
+    out.update(_agreement(ev, item, in_crit, votes))
+    out["prompt_drilldown"] = prompt_drilldown(votes.a, votes.b, votes.outcome, ev.prompt[votes.mask],
+                                               systems=systems, prompts=list(ev.prompts), pairs=pairs, flip=flip)
+    out["exclusion_effect"] = _exclusion_effect(ev, in_crit, include_excluded, k, scores)
+    out["correlation"] = _correlation(ev, votes.mask, systems, scores, metrics, image_metrics)
+    out["notes"] = notes
+    return out
+
+
+def _coverage_notes(votes: _CountedVotes, systems: list[str]) -> list[str]:
+    """Notes on what the counted votes cannot show: nothing counted, systems never compared, only ties."""
+    notes = []
+    if votes.mask.sum() == 0:
         notes.append("no counted votes for this criterion (all are attention checks or from excluded annotators)")
-    never = [systems[i] for i in range(k) if not seen[i]]
+    seen = np.zeros(len(systems), bool)
+    seen[votes.pairs.ravel()] = True
+    never = [s for s, was_seen in zip(systems, seen) if not was_seen]
     if never:
         notes.append(f"never compared (no score): {', '.join(never)}")
-    if k < 2:
+    if len(systems) < 2:
         notes.append("only one system: there is nothing to rank")
-    if len(pc) and pc[:, 2].sum() == pc.sum():
+    if len(votes.pc) and votes.pc[:, 2].sum() == votes.pc.sum():
         notes.append("all votes are ties: every score is 0 and every win rate 0.5")
+    return notes
 
-    # 1. clustered variance of every pair's win rate, and the design effects it implies
+
+def _design_effects(ev: EncodedVotes, votes: _CountedVotes, bootstrap: str, notes: list[str]):
+    """Clustered variance of every pair's win rate, the design effects it implies, and the bootstrap kind.
+
+    Returns ``(variance, kind, design_effect entry of the summary)``; ``auto``
+    becomes ``prompt`` where the prompt design effect is the larger, else ``annotator``.
+    """
+    k, pairs = ev.n_systems, votes.pairs
     pair_of = np.full(k * k, -1, dtype=np.int64)
     pair_of[pairs[:, 0] * k + pairs[:, 1]] = np.arange(len(pairs))
-    pair_index = pair_of[a.astype(np.int64) * k + b]
-    score = np.where(outcome == 0, 1.0, np.where(outcome == 1, 0.0, 0.5))
-    cv = clustered_win_rate_variance(pair_index, score, ev.annotator[counted], ev.prompt[counted], len(pairs))
+    pair_index = pair_of[votes.a.astype(np.int64) * k + votes.b]
+    score = np.where(votes.outcome == 0, 1.0, np.where(votes.outcome == 1, 0.0, 0.5))
+    cv = clustered_win_rate_variance(pair_index, score, ev.annotator[votes.mask], ev.prompt[votes.mask], len(pairs))
     deff = {"annotator": pooled_design_effect(cv.n, cv.annotator, cv.independent),
             "prompt": pooled_design_effect(cv.n, cv.prompt, cv.independent),
             "annotator_x_prompt": pooled_design_effect(cv.n, cv.two_way, cv.independent)}
     kind = bootstrap
     if bootstrap == "auto":
         kind = "prompt" if (deff["prompt"] or 1.0) > (deff["annotator"] or 1.0) else "annotator"
-    out["design_effect"] = {
+    entry = {
         **deff, "used_for_win_rates": "annotator_x_prompt" if kind != "vote" else None,
         "bootstrap_for_scores": kind,
         "meaning": "variance of the win rates relative to independent votes, pooled over pairs "
@@ -122,38 +182,47 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
         notes.append(f"votes cluster by annotator (design effect {deff['annotator']:.2f}) and by prompt "
                      f"({deff['prompt']:.2f}): win-rate intervals account for both, score intervals for the "
                      f"{kind} clusters only")
-    # 2. bootstrap samples of the pair counts, one set per kind
+    return cv, kind, entry
+
+
+def _bootstrap_counts(ev: EncodedVotes, votes: _CountedVotes, n_bootstrap: int, seed: int,
+                      crit: int) -> dict[str, np.ndarray]:
+    """Bootstrap samples of the pair counts, one set per kind (:data:`analysis.bootstrap.KINDS`)."""
     boot = {}
-    if n_bootstrap > 0 and len(pairs):
-        for kind_i, boot_kind in enumerate(KINDS):
-            rng = np.random.default_rng([seed, crit, kind_i])
-            if boot_kind == "vote":
-                boot[boot_kind] = vote_bootstrap(pc, n_bootstrap, rng)
-            else:
-                codes = ev.annotator if boot_kind == "annotator" else ev.prompt
-                n_clusters = len(ev.annotators) if boot_kind == "annotator" else len(ev.prompts)
-                cl, n_used = dense_codes(codes[counted], n_clusters)
-                cc = cluster_pair_counts(cl, n_used, a, b, outcome, k, pairs)
-                boot[boot_kind] = cluster_bootstrap(cc, n_bootstrap, rng)
-    # 3. Bradley-Terry
-    rank = rank_systems(pc, pairs, k, boot, prior=prior) if len(pairs) else None
-    out["bradley_terry"] = _bt_rows(rank, systems, kind, n_bootstrap, notes)
-    out["interval_method"] = interval_method(kind, n_bootstrap)
-    scores = {} if rank is None else {systems[i]: float(rank["scores"][i]) for i in range(k)
-                                      if np.isfinite(rank["scores"][i])}
-    out["davidson"] = _davidson(pc, pairs, k, systems, rank, notes)
-    # 4. win rates, oriented (a = test system) from the comparisons or by BT score
-    flip = _orient(pairs, systems, scores, comparisons) if len(pairs) else np.zeros(0, bool)
-    out["win_rates"], out["equivalence"] = _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes)
-    out["differences"] = _differences(rank, systems, kind, n_bootstrap, out["win_rates"])
-    out["win_rate_matrix"] = _win_matrix(counts3, systems)
-    out["pairs_without_votes"] = _pairs_without_votes(pairs, systems, comparisons)
-    # 5. agreement (per-pair codes: the outcome is already relative to the sorted pair), position bias, annotators
-    out["agreement"] = agr.agreement_stats(item[counted], outcome)
-    out["agreement"]["chance_agreement_with_majority"] = _num(agr.chance_agreement_with_majority(item[counted],
-                                                                                                 outcome))
-    out["position_bias"] = agr.position_bias(ev.choice[counted])
-    out["tie_rate"] = _num(float((outcome == TIE).mean())) if len(outcome) else None
+    if n_bootstrap <= 0 or not len(votes.pairs):
+        return boot
+    for kind_i, boot_kind in enumerate(KINDS):
+        rng = np.random.default_rng([seed, crit, kind_i])
+        if boot_kind == "vote":
+            boot[boot_kind] = vote_bootstrap(votes.pc, n_bootstrap, rng)
+            continue
+        codes = ev.annotator if boot_kind == "annotator" else ev.prompt
+        n_clusters = len(ev.annotators) if boot_kind == "annotator" else len(ev.prompts)
+        cl, n_used = dense_codes(codes[votes.mask], n_clusters)
+        cc = cluster_pair_counts(cl, n_used, votes.a, votes.b, votes.outcome, ev.n_systems, votes.pairs)
+        boot[boot_kind] = cluster_bootstrap(cc, n_bootstrap, rng)
+    return boot
+
+
+def _agreement(ev: EncodedVotes, item: np.ndarray, in_crit: np.ndarray, votes: _CountedVotes) -> dict:
+    """``agreement``, ``position_bias``, ``tie_rate`` and ``annotators`` (a frame) of the summary.
+
+    Agreement uses the per-pair codes: the outcome is already relative to the sorted pair.
+    """
+    counted, outcome = votes.mask, votes.outcome
+    agreement = agr.agreement_stats(item[counted], outcome)
+    agreement["chance_agreement_with_majority"] = _num(agr.chance_agreement_with_majority(item[counted], outcome))
+    per = _annotator_table(ev, item, in_crit, counted)
+    vals = per.loc[~per["excluded"], "agreement_with_majority"].dropna()
+    agreement["annotator_agreement_median"] = _num(vals.median()) if len(vals) else None
+    agreement["n_annotators_with_one_vote"] = int((per["n_votes"] == 1).sum())
+    return {"agreement": agreement, "position_bias": agr.position_bias(ev.choice[counted]),
+            "tie_rate": _num(float((outcome == TIE).mean())) if len(outcome) else None,
+            "annotators": per}
+
+
+def _annotator_table(ev: EncodedVotes, item: np.ndarray, in_crit: np.ndarray, counted: np.ndarray) -> pd.DataFrame:
+    """Per annotator of the criterion (attention checks left out): agreement, left rate, excluded."""
     regular = in_crit & ~ev.attention_check
     per = agr.annotator_agreement(item[regular], ev.outcome[regular], ev.annotator[regular], counted[regular])
     annot = ev.annotator[regular]
@@ -164,16 +233,12 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
         per["left_rate"] = np.where(n_left + n_right > 0, n_left / (n_left + n_right), np.nan)  # decisive votes
     per["excluded"] = np.bincount(annot, weights=ev.annotator_excluded[regular], minlength=size)[per.index] > 0
     per.index = [ev.annotators[i] for i in per.index]
-    out["annotators"] = per
-    vals = per.loc[~per["excluded"], "agreement_with_majority"].dropna()
-    out["agreement"]["annotator_agreement_median"] = _num(vals.median()) if len(vals) else None
-    out["agreement"]["n_annotators_with_one_vote"] = int((per["n_votes"] == 1).sum())
-    # 6. which prompts each system wins and loses most
-    out["prompt_drilldown"] = prompt_drilldown(a, b, outcome, ev.prompt[counted], systems=systems,
-                                               prompts=list(ev.prompts), pairs=pairs, flip=flip)
-    # 7. exclusion effect: the same fit with the other exclusion rule
-    out["exclusion_effect"] = _exclusion_effect(ev, in_crit, include_excluded, k, scores)
-    # 8. correlation with automatic metrics
+    return per
+
+
+def _correlation(ev: EncodedVotes, counted: np.ndarray, systems: list[str], scores: dict,
+                 metrics: dict | None, image_metrics: dict | None) -> list[dict]:
+    """Correlation of the scores with system metrics, and how often the image with the higher metric wins."""
     corr = system_correlation(scores, metrics) if metrics else []
     if image_metrics:
         decisive = counted & (ev.outcome != TIE)
@@ -184,9 +249,7 @@ def analyse_criterion(ev: EncodedVotes, crit: int, item: np.ndarray, *, n_bootst
                               "prompt": np.array(ev.prompts, dtype=object)[ev.prompt[decisive]],
                               "seed": ev.seed[decisive]})
         corr += comparison_correlation(frame, image_metrics)
-    out["correlation"] = corr
-    out["notes"] = notes
-    return out
+    return corr
 
 
 def _bt_rows(rank, systems, bootstrap, n_bootstrap, notes) -> list[dict]:
@@ -261,6 +324,49 @@ def _orient(pairs, systems, scores, comparisons):
     return flip
 
 
+@dataclass(frozen=True)
+class _RateInference:
+    """Standard errors, 95% intervals and tests of the oriented win rates, and how each was made."""
+
+    se: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    p_value: np.ndarray
+    n_eff: np.ndarray
+    df: np.ndarray | None  # t degrees of freedom; None: normal (independent votes)
+    ci_method: str
+    p_method: str
+    se_method: str
+
+
+def _independent_inference(table: dict, independent_se: np.ndarray) -> _RateInference:
+    """Wilson intervals and the exact sign test: every vote independent."""
+    return _RateInference(
+        se=independent_se, lo=table["ci_low"], hi=table["ci_high"], p_value=table["p_value"],
+        n_eff=table["n"].astype(float), df=None, ci_method="wilson; assumes independent votes",
+        p_method="exact two-sided sign test (ties left out); assumes independent votes",
+        se_method="analytic; assumes independent votes")
+
+
+def _clustered_inference(table: dict, cv) -> _RateInference:
+    """Score intervals and tests on n / design effect, two-way cluster-robust variance, t on annotators - 1."""
+    p, n = table["win_rate"], table["n"].astype(float)
+    var = np.maximum(cv.two_way, 1.0 / (4.0 * np.maximum(n, 1) ** 2))  # unanimous pairs: one vote's worth
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_eff = n * np.where(cv.independent > 0, cv.independent / var, 1.0)  # n / design effect
+    n_eff = np.where(np.isnan(cv.two_way), np.nan, n_eff)  # one annotator: no clustered interval
+    df = np.where(cv.n_annotators > 1, cv.n_annotators - 1, np.nan)
+    tie_share = table["ties"] / np.maximum(n, 1)
+    lo, hi = score_interval(p, n_eff, tie_share, z=_t_quantiles(0.975, df))
+    return _RateInference(
+        se=np.sqrt(var), lo=lo, hi=hi, p_value=score_test_p(p, n_eff, tie_share, df), n_eff=n_eff, df=df,
+        ci_method=("score interval (Wilson-type, ties' share held fixed) on the effective sample size "
+                   "n / design effect, two-way cluster-robust (annotator x prompt) variance, t with "
+                   "annotators - 1 degrees of freedom"),
+        p_method="two-sided score test of 0.5 on the same effective sample size and t (agrees with ci95)",
+        se_method="two-way cluster-robust (annotator x prompt); tests on t with annotators - 1 degrees of freedom")
+
+
 def _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes):
     """Win-rate rows (clustered by default) and the non-inferiority / equivalence rows."""
     if not len(pairs):
@@ -268,57 +374,35 @@ def _win_rates(pc, pairs, flip, systems, boot, cv, kind, margin, notes):
     oriented = pc.copy()
     oriented[flip, 0], oriented[flip, 1] = pc[flip, 1], pc[flip, 0]
     table = win_rate_table(oriented)
-    p, n = table["win_rate"], table["n"].astype(float)
-    boot_rates = {}
-    for boot_kind, s in boot.items():
-        w = np.where(flip, s[..., 1], s[..., 0])
-        l = np.where(flip, s[..., 0], s[..., 1])
-        boot_rates[boot_kind] = win_rate(w, l, s[..., 2])
-    intervals = {boot_kind: percentile_interval(r) for boot_kind, r in boot_rates.items()}
+    p = table["win_rate"]
+    intervals = {boot_kind: percentile_interval(win_rate(np.where(flip, s[..., 1], s[..., 0]),
+                                                         np.where(flip, s[..., 0], s[..., 1]), s[..., 2]))
+                 for boot_kind, s in boot.items()}
     independent_se = analytic_se(table["wins"], table["losses"], table["ties"])
     if kind == "vote":
-        se = independent_se
-        lo, hi = table["ci_low"], table["ci_high"]
-        p_value = table["p_value"]
-        ci_method = "wilson; assumes independent votes"
-        p_method = "exact two-sided sign test (ties left out); assumes independent votes"
-        se_method = "analytic; assumes independent votes"
-        n_eff = n
+        inf = _independent_inference(table, independent_se)
     else:
-        var = np.maximum(cv.two_way, 1.0 / (4.0 * np.maximum(n, 1) ** 2))  # unanimous pairs: one vote's worth
-        se = np.sqrt(var)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            n_eff = n * np.where(cv.independent > 0, cv.independent / var, 1.0)  # n / design effect
-        n_eff = np.where(np.isnan(cv.two_way), np.nan, n_eff)  # one annotator: no clustered interval
-        df = np.where(cv.n_annotators > 1, cv.n_annotators - 1, np.nan)
-        tie_share = table["ties"] / np.maximum(n, 1)
-        lo, hi = score_interval(p, n_eff, tie_share, z=_t_quantiles(0.975, df))
-        p_value = score_test_p(p, n_eff, tie_share, df)
-        ci_method = ("score interval (Wilson-type, ties' share held fixed) on the effective sample size "
-                     "n / design effect, two-way cluster-robust (annotator x prompt) variance, t with "
-                     "annotators - 1 degrees of freedom")
-        p_method = "two-sided score test of 0.5 on the same effective sample size and t (agrees with ci95)"
-        se_method = "two-way cluster-robust (annotator x prompt); tests on t with annotators - 1 degrees of freedom"
+        inf = _clustered_inference(table, cv)
         single = np.isnan(cv.two_way)
         if single.any():
             names = [f"{systems[i]} / {systems[j]}" for i, j in pairs[single][:5]]
             notes.append("all votes of pair(s) " + ", ".join(names) + " come from one annotator: no clustered "
                          "interval or test exists for them (rerun with --bootstrap vote to assume independence)")
-    eq = equivalence_test(p, se, margin, df=None if kind == "vote" else df)
+    eq = equivalence_test(p, inf.se, margin, df=inf.df)
     rows, eq_rows = [], []
     for i_p, (i, j) in enumerate(pairs):
         x, y = (systems[j], systems[i]) if flip[i_p] else (systems[i], systems[j])
         rows.append({"a": x, "b": y, "wins": int(table["wins"][i_p]), "losses": int(table["losses"][i_p]),
                      "ties": int(table["ties"][i_p]), "n": int(table["n"][i_p]),
-                     "win_rate": _num(p[i_p]), "ci95": [_num(lo[i_p]), _num(hi[i_p])], "ci95_method": ci_method,
-                     "p_value": _num(p_value[i_p]), "p_value_method": p_method,
+                     "win_rate": _num(p[i_p]), "ci95": [_num(inf.lo[i_p]), _num(inf.hi[i_p])],
+                     "ci95_method": inf.ci_method, "p_value": _num(inf.p_value[i_p]), "p_value_method": inf.p_method,
                      "p_value_sign_test": _num(table["p_value"][i_p]),
-                     "se": _num(se[i_p]), "se_independent": _num(independent_se[i_p]),
+                     "se": _num(inf.se[i_p]), "se_independent": _num(independent_se[i_p]),
                      "design_effect": _num(cv.design_effect[i_p]) if kind != "vote" else 1.0,
-                     "n_effective": _num(n_eff[i_p]), "n_annotators": int(cv.n_annotators[i_p]),
+                     "n_effective": _num(inf.n_eff[i_p]), "n_annotators": int(cv.n_annotators[i_p]),
                      "ci95_by_bootstrap": {bk: [_num(blo[i_p]), _num(bhi[i_p])] for bk, (blo, bhi) in intervals.items()}})
         eq_rows.append({"a": x, "b": y, "margin": margin, "win_rate": _num(p[i_p]),
-                        "se": _num(se[i_p]), "se_method": se_method,
+                        "se": _num(inf.se[i_p]), "se_method": inf.se_method,
                         "non_inferiority_p": _num(eq["non_inferiority_p"][i_p]),
                         "equivalence_p": _num(eq["equivalence_p"][i_p]),
                         "ci90": [_num(eq["ci90_low"][i_p]), _num(eq["ci90_high"][i_p])],
