@@ -1,7 +1,6 @@
 """The analysis summary (contract section 3) and the files written beside it."""
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,8 @@ from .bradley_terry import ELO_BASE
 from .criterion import analyse_criterion
 from .encode import encode_votes, item_ids, n_distinct
 from .io import validate_votes
-from .question import answer_question, parse_question
+from .question import Question, answer_question, parse_question
+from .tables import write_tables
 
 __all__ = ["BOOTSTRAP_CHOICES", "ELO_ANCHOR", "FORMAT", "build_summary", "write_report", "write_tables"]
 
@@ -40,6 +40,8 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
                   systems: list[str] | None = None, question: dict | None = None,
                   progress: Callable[[str], None] | None = None) -> dict:
     """Compute the analysis summary of a set of votes.
+
+    Long because the docstring documents thirteen options; the code is twenty lines of named steps.
 
     Parameters
     ----------
@@ -87,6 +89,30 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
         ``notes``, ``settings``, ``davidson``, ``equivalence``,
         ``ci95_by_bootstrap``, ``attention_checks`` and more.
     """
+    question = _checked_options(bootstrap, n_bootstrap, margin, prior, question)
+    if not votes.attrs.get("qsched_validated"):
+        votes = validate_votes(votes)
+    metrics = {str(s): dict(m) for s, m in (metrics or {}).items()}
+    ev = encode_votes(votes, extra_systems=systems or ())
+    item = item_ids(ev)
+    settings = _settings(n_bootstrap, seed, bootstrap, include_excluded, margin, prior)
+    summary = _summary_head(votes, ev, item, include_excluded, settings)
+    summary["notes"] += _pooling_notes(summary["studies"], metrics, ev.systems)
+    for c, name in enumerate(ev.criteria):
+        if progress:
+            progress(name)
+        res = analyse_criterion(ev, c, item, n_bootstrap=int(n_bootstrap), seed=int(seed), bootstrap=bootstrap,
+                                include_excluded=include_excluded, metrics=metrics, image_metrics=image_metrics,
+                                comparisons=comparisons, margin=margin, prior=prior)
+        res["annotator_agreement"] = _annotator_rows(res.pop("annotators"))
+        summary["by_criterion"][name] = res
+    if question is not None:
+        summary["question"] = answer_question(question, summary["by_criterion"])
+    return summary
+
+
+def _checked_options(bootstrap, n_bootstrap, margin, prior, question) -> Question | None:
+    """Refuse an option out of range (naming it and its limits); the question parsed."""
     if bootstrap not in BOOTSTRAP_CHOICES:
         raise ValueError(f"bootstrap must be one of {', '.join(BOOTSTRAP_CHOICES)}, got {bootstrap!r}")
     if question is not None:
@@ -97,13 +123,23 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
         raise ValueError(f"margin must be between 0 and 0.5, got {margin}")
     if prior <= 0:
         raise ValueError(f"prior must be positive, got {prior}")
-    if not votes.attrs.get("qsched_validated"):
-        votes = validate_votes(votes)
-    metrics = {str(s): dict(m) for s, m in (metrics or {}).items()}
-    ev = encode_votes(votes, extra_systems=systems or ())
-    item = item_ids(ev)
+    return question
+
+
+def _settings(n_bootstrap, seed, bootstrap, include_excluded, margin, prior) -> dict:
+    """The summary's ``settings``: the options, and the interval and test they choose for win rates."""
+    return {"n_bootstrap": int(n_bootstrap), "seed": int(seed), "bootstrap": bootstrap,
+            "include_excluded": bool(include_excluded), "margin": float(margin), "prior": float(prior),
+            "win_rate_interval": ("wilson; assumes independent votes" if bootstrap == "vote" else
+                                  "wilson with n / design effect (two-way cluster-robust variance)"),
+            "p_value": ("exact two-sided sign test (ties left out); assumes independent votes"
+                        if bootstrap == "vote" else "two-sided score test with n / design effect")}
+
+
+def _summary_head(votes: pd.DataFrame, ev, item, include_excluded: bool, settings: dict) -> dict:
+    """The summary's fields before the per-criterion results (``by_criterion`` empty, no notes yet)."""
     counted = ev.counted(include_excluded)
-    summary: dict = {
+    return {
         "format": FORMAT,
         "n_votes": len(votes),
         "n_votes_counted": int(counted.sum()),
@@ -112,115 +148,35 @@ def build_summary(votes: pd.DataFrame, *, metrics: dict[str, dict[str, float]] |
         "studies": sorted(map(str, votes["study"].cat.categories)),
         "systems": list(ev.systems),
         "criteria": list(ev.criteria),
-        "settings": {"n_bootstrap": int(n_bootstrap), "seed": int(seed), "bootstrap": bootstrap,
-                     "include_excluded": bool(include_excluded), "margin": float(margin), "prior": float(prior),
-                     "win_rate_interval": ("wilson; assumes independent votes" if bootstrap == "vote" else
-                                           "wilson with n / design effect (two-way cluster-robust variance)"),
-                     "p_value": ("exact two-sided sign test (ties left out); assumes independent votes"
-                                 if bootstrap == "vote" else "two-sided score test with n / design effect")},
+        "settings": settings,
         "elo_anchor": ELO_ANCHOR,
         "attention_checks": attention_checks(ev, item),
         "by_criterion": {},
         "notes": [],
     }
-    if len(summary["studies"]) > 1:
-        summary["notes"].append(f"votes from {len(summary['studies'])} studies are pooled")
-    unknown = sorted(set(metrics) - set(ev.systems))
+
+
+def _pooling_notes(studies: list[str], metrics: dict, systems) -> list[str]:
+    """Notes on what was put together: several studies, metrics of systems without votes."""
+    notes = []
+    if len(studies) > 1:
+        notes.append(f"votes from {len(studies)} studies are pooled")
+    unknown = sorted(set(metrics) - set(systems))
     if unknown:
-        summary["notes"].append(f"metrics given for systems without votes: {', '.join(unknown)}")
-    for c, name in enumerate(ev.criteria):
-        if progress:
-            progress(name)
-        res = analyse_criterion(ev, c, item, n_bootstrap=int(n_bootstrap), seed=int(seed), bootstrap=bootstrap,
-                                include_excluded=include_excluded, metrics=metrics, image_metrics=image_metrics,
-                                comparisons=comparisons, margin=margin, prior=prior)
-        per = res.pop("annotators")
-        res["annotator_agreement"] = [
-            {"annotator": str(a), "n_votes": int(r.n_votes), "n_evaluable": int(r.n_evaluable),
+        notes.append(f"metrics given for systems without votes: {', '.join(unknown)}")
+    return notes
+
+
+def _annotator_rows(per: pd.DataFrame) -> list[dict]:
+    """The summary's ``annotator_agreement`` rows from the per-annotator frame of :func:`analyse_criterion`."""
+    return [{"annotator": str(a), "n_votes": int(r.n_votes), "n_evaluable": int(r.n_evaluable),
              "agreement_with_majority": _float_or_none(r.agreement_with_majority),
              "left_rate": _float_or_none(r.left_rate), "excluded": bool(r.excluded)}
-            for a, r in zip(per.index, per.itertuples())
-        ]
-        summary["by_criterion"][name] = res
-    if question is not None:
-        summary["question"] = answer_question(question, summary["by_criterion"])
-    return summary
+            for a, r in zip(per.index, per.itertuples())]
 
 
 def _float_or_none(x):
     return None if x is None or not np.isfinite(x) else float(x)
-
-
-def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in fields})
-
-
-def write_tables(summary: dict, out_dir: Path) -> list[Path]:
-    """Write the CSV tables of a summary into ``out_dir``; returns their paths."""
-    win, bt, agree, annot, eq, corr, diffs, drill = [], [], [], [], [], [], [], []
-    for crit, res in summary["by_criterion"].items():
-        for r in res["win_rates"]:
-            lo, hi = r["ci95"]
-            row = {"criterion": crit, **r, "ci95_low": lo, "ci95_high": hi}
-            for kind, (blo, bhi) in r.get("ci95_by_bootstrap", {}).items():
-                row[f"ci95_{kind}_low"], row[f"ci95_{kind}_high"] = blo, bhi
-            win.append(row)
-        for r in res["bradley_terry"]:
-            row = {"criterion": crit, **r}
-            row["ci95_low"], row["ci95_high"] = (r["ci95"] or [None, None])
-            for kind, (blo, bhi) in r["ci95_by_bootstrap"].items():
-                row[f"ci95_{kind}_low"], row[f"ci95_{kind}_high"] = blo, bhi
-            bt.append(row)
-        ag, pb = res["agreement"], res["position_bias"]
-        agree.append({"criterion": crit, **ag, "left_rate": pb["left_rate"], "position_p_value": pb["p_value"],
-                      "tie_rate": res["tie_rate"]})
-        annot += [{"criterion": crit, **r} for r in res["annotator_agreement"]]
-        eq += [{"criterion": crit, **r, "ci90_low": r["ci90"][0], "ci90_high": r["ci90"][1]} for r in res["equivalence"]]
-        corr += [{"criterion": crit, **r} for r in res["correlation"]]
-        for r in res.get("differences", []):
-            diffs.append({"criterion": crit, **r, "ci95_low": r["ci95"][0], "ci95_high": r["ci95"][1],
-                          "elo_diff_ci95_low": r["elo_diff_ci95"][0], "elo_diff_ci95_high": r["elo_diff_ci95"][1]})
-        drilldown = res.get("prompt_drilldown") or {}
-        for r in drilldown.get("by_system", []):
-            for direction in ("wins_most", "loses_most"):
-                drill += [{"criterion": crit, "system": r["system"], "against": "all", "direction": direction,
-                           **row} for row in r[direction]]
-        for r in drilldown.get("by_pair", []):
-            for direction in ("wins_most", "loses_most"):
-                drill += [{"criterion": crit, "system": r["a"], "against": r["b"], "direction": direction,
-                           **row} for row in r[direction]]
-    kinds = [f"ci95_{k}_{e}" for k in KINDS for e in ("low", "high")]
-    files = {
-        "win_rates.csv": (win, ["criterion", "a", "b", "wins", "losses", "ties", "n", "win_rate", "ci95_low",
-                                "ci95_high", "p_value", "ci95_method", "se", "design_effect", "n_effective",
-                                "p_value_sign_test"] + kinds),
-        "bradley_terry.csv": (bt, ["criterion", "system", "score", "ci95_low", "ci95_high", "ci95_method", "elo",
-                                   "component", "regularized"] + kinds),
-        "agreement.csv": (agree, ["criterion", "krippendorff_alpha", "fleiss_kappa", "percent_agreement",
-                                  "chance_agreement", "chance_agreement_with_majority", "coding", "n_items",
-                                  "n_votes", "annotator_agreement_median", "n_annotators_with_one_vote",
-                                  "left_rate", "position_p_value", "tie_rate", "note"]),
-        "annotators.csv": (annot, ["criterion", "annotator", "n_votes", "n_evaluable", "agreement_with_majority",
-                                   "left_rate", "excluded"]),
-        "equivalence.csv": (eq, ["criterion", "a", "b", "margin", "win_rate", "se", "se_method", "non_inferiority_p",
-                                 "equivalence_p", "ci90_low", "ci90_high", "non_inferior", "equivalent"]),
-        "differences.csv": (diffs, ["criterion", "a", "b", "score_diff", "ci95_low", "ci95_high", "ci95_method",
-                                    "se", "p_value", "elo_diff", "elo_diff_ci95_low", "elo_diff_ci95_high",
-                                    "model_win_rate", "observed_win_rate"]),
-        "prompt_drilldown.csv": (drill, ["criterion", "system", "against", "direction", "prompt", "wins", "losses",
-                                         "ties", "n", "win_rate"]),
-        "correlation.csv": (corr, ["criterion", "metric", "level", "n", "spearman", "kendall", "pearson",
-                                   "higher_wins_rate", "p_value", "n_equal", "lower_is_better", "note"]),
-    }
-    paths = []
-    for name, (rows, fields) in files.items():
-        _write_csv(out_dir / name, rows, fields)
-        paths.append(out_dir / name)
-    return paths
 
 
 def write_report(votes: pd.DataFrame, out_dir: str | Path, *, plots: bool = True, summary: dict | None = None,
