@@ -152,33 +152,86 @@ def answer_question(question: Question | dict, by_criterion: dict) -> dict:
            "ci95": None, "ci95_method": None, "se": None, "design_effect": None, "n_votes": 0,
            "information_fraction": None, "votes_needed_total": None, "more_votes_needed": None,
            "looks": list(q.looks), "sequential": None}
-    res = by_criterion.get(criterion) if criterion else None
-    if res is None:
-        out["line"] = f"Not yet: no votes on criterion {criterion!r}."
-        return out
-    missing = [s for s in (q.a, q.b) if s not in res["systems"]]
-    if missing:
-        out["line"] = f"Not yet: no votes on system {', '.join(missing)}."
-        return out
-    row, flipped = _find_row(res["win_rates"], q.a, q.b)
-    if row is None or row["se"] is None:
-        why = "no votes compare them directly" if row is None else \
-            "one annotator gave all their votes, so no clustered standard error exists"
-        out["line"] = f"Not yet: {why}."
+    row, flipped, why_not = _pair_row(q, by_criterion.get(criterion) if criterion else None, criterion)
+    if why_not is not None:
+        out["line"] = f"Not yet: {why_not}."
         out["n_votes"] = 0 if row is None else row["n"]
         return out
-    w = 1.0 - row["win_rate"] if flipped else row["win_rate"]
-    lo, hi = row["ci95"]
-    ci = [1.0 - hi, 1.0 - lo] if flipped else [lo, hi]
-    se, n = float(row["se"]), int(row["n"])
-    deff = float(row["design_effect"])
-    out.update(estimate=w, ci95=ci, ci95_method=row["ci95_method"], se=se, design_effect=deff, n_votes=n)
-    low_null, high_null = (0.5 - q.margin, 0.5 + q.margin) if q.kind != "superiority" else (0.5, None)
-    df = max(int(row.get("n_annotators") or 0) - 1, 1)
-    z_lower = t_as_z((w - low_null) / se if se > 0 else math.copysign(math.inf, w - low_null), df)
+    est = _PairEstimate.of(row, flipped)
+    out.update(estimate=est.w, ci95=est.ci, ci95_method=row["ci95_method"], se=est.se, design_effect=est.deff,
+               n_votes=est.n)
+    z_lower, z_upper = _statistics(q, est)
+    looks, method = _looks(q, est.n, z_lower, z_upper)
+    t_now = looks[-1]["information_fraction"]
+    out["information_fraction"] = t_now
+    out["looks"] = looks
+    out["sequential"] = {"method": method + f"; statistic on t with {est.df} degrees of freedom (annotators - 1), "
+                                   "read as z", "alpha_one_sided": q.alpha, "z": _finite(z_lower),
+                         "z_upper": _finite(z_upper), "boundary": looks[-1]["boundary"]}
+    plan_reached = t_now is not None and t_now >= 1.0
+    excluded = _interval_excludes_yes(q, est.ci)
+    if _crossed(looks, "z_lower") and (q.kind != "equivalence" or _crossed(looks, "z_upper")):
+        out["answer"] = "yes"
+    elif plan_reached or excluded:
+        out["answer"] = "no"
+    else:
+        out.update(_votes_still_needed(q, est, row, looks, z_lower, z_upper))
+    out["line"] = _line(q, out, plan_reached, excluded)
+    return out
+
+
+def _pair_row(q: Question, res: dict | None, criterion) -> tuple[dict | None, bool, str | None]:
+    """The win-rate row of the question's pair, whether it reads (b against a), and why there is no answer."""
+    if res is None:
+        return None, False, f"no votes on criterion {criterion!r}"
+    missing = [s for s in (q.a, q.b) if s not in res["systems"]]
+    if missing:
+        return None, False, f"no votes on system {', '.join(missing)}"
+    row, flipped = _find_row(res["win_rates"], q.a, q.b)
+    if row is None:
+        return None, False, "no votes compare them directly"
+    if row["se"] is None:
+        return row, flipped, "one annotator gave all their votes, so no clustered standard error exists"
+    return row, flipped, None
+
+
+@dataclass(frozen=True)
+class _PairEstimate:
+    """The win rate of a against b with its clustered 95% interval and standard error."""
+
+    w: float
+    ci: list
+    se: float
+    n: int
+    deff: float
+    df: int  # annotators on the pair - 1, at least 1
+
+    @classmethod
+    def of(cls, row: dict, flipped: bool) -> _PairEstimate:
+        lo, hi = row["ci95"]
+        return cls(w=1.0 - row["win_rate"] if flipped else row["win_rate"],
+                   ci=[1.0 - hi, 1.0 - lo] if flipped else [lo, hi], se=float(row["se"]), n=int(row["n"]),
+                   deff=float(row["design_effect"]), df=max(int(row.get("n_annotators") or 0) - 1, 1))
+
+
+def _nulls(q: Question) -> tuple[float, float | None]:
+    """The win rates at or beyond which the answer is no: below ``low`` (and above ``high`` for equivalence)."""
+    return (0.5 - q.margin, 0.5 + q.margin) if q.kind != "superiority" else (0.5, None)
+
+
+def _statistics(q: Question, est: _PairEstimate) -> tuple[float, float | None]:
+    """The z statistics against the lower null and, for equivalence, the upper one."""
+    low_null, high_null = _nulls(q)
+    se, w = est.se, est.w
+    z_lower = t_as_z((w - low_null) / se if se > 0 else math.copysign(math.inf, w - low_null), est.df)
     z_upper = None
     if q.kind == "equivalence":
-        z_upper = t_as_z((high_null - w) / se if se > 0 else math.copysign(math.inf, high_null - w), df)
+        z_upper = t_as_z((high_null - w) / se if se > 0 else math.copysign(math.inf, high_null - w), est.df)
+    return z_lower, z_upper
+
+
+def _looks(q: Question, n: int, z_lower: float, z_upper: float | None) -> tuple[list[dict], str]:
+    """The earlier looks and this one, each with its boundary and information fraction; the method in words."""
     looks = [dict(x) for x in q.looks if x["n_votes"] < n]
     looks.append({"n_votes": n, "z_lower": _finite(z_lower), "z_upper": _finite(z_upper)})
     if q.planned_votes:
@@ -194,35 +247,32 @@ def answer_question(question: Question | dict, by_criterion: dict) -> dict:
     for look, c, t in zip(looks, bounds, fractions):
         look["boundary"] = _finite(c)
         look["information_fraction"] = t
+    return looks, method
 
-    def crossed(key):
-        return any(x[key] is not None and x["boundary"] is not None and x[key] >= x["boundary"] for x in looks)
 
-    yes = crossed("z_lower") and (q.kind != "equivalence" or crossed("z_upper"))
-    t_now = fractions[-1]
-    out["information_fraction"] = t_now
-    out["looks"] = looks
-    out["sequential"] = {"method": method + f"; statistic on t with {df} degrees of freedom (annotators - 1), "
-                                   "read as z", "alpha_one_sided": q.alpha, "z": _finite(z_lower),
-                         "z_upper": _finite(z_upper), "boundary": looks[-1]["boundary"]}
-    plan_reached = t_now is not None and t_now >= 1.0
+def _crossed(looks: list[dict], key: str) -> bool:
+    """Whether any look's statistic ``key`` reached its boundary."""
+    return any(x[key] is not None and x["boundary"] is not None and x[key] >= x["boundary"] for x in looks)
+
+
+def _interval_excludes_yes(q: Question, ci: list) -> bool:
+    """Whether the 95% interval already lies where the answer is no."""
+    low_null, high_null = _nulls(q)
     if q.kind == "equivalence":
-        excluded = ci[0] >= high_null or ci[1] <= low_null
-    else:
-        excluded = ci[1] <= low_null
-    if yes:
-        out["answer"] = "yes"
-    elif plan_reached or excluded:
-        out["answer"] = "no"
-    else:
-        out.update(_more_votes(q, w, row, n, deff))
-        if q.planned_votes and out["votes_needed_total"] is not None:
-            drift = z_lower if q.kind != "equivalence" else min(z_lower, z_upper)
-            crossing = _next_look_needed(looks[:-1], n, drift, q)
-            if crossing is not None and crossing > out["votes_needed_total"]:
-                out["votes_needed_total"], out["more_votes_needed"] = crossing, crossing - n
-    out["line"] = _line(q, out, plan_reached, excluded)
-    return out
+        return ci[0] >= high_null or ci[1] <= low_null
+    return ci[1] <= low_null
+
+
+def _votes_still_needed(q: Question, est: _PairEstimate, row: dict, looks: list[dict], z_lower: float,
+                        z_upper: float | None) -> dict:
+    """``votes_needed_total`` and ``more_votes_needed``: the power calculator's, or when more, the next look's."""
+    needed = _more_votes(q, est.w, row, est.n, est.deff)
+    if q.planned_votes and needed["votes_needed_total"] is not None:
+        drift = z_lower if q.kind != "equivalence" else min(z_lower, z_upper)
+        crossing = _next_look_needed(looks[:-1], est.n, drift, q)
+        if crossing is not None and crossing > needed["votes_needed_total"]:
+            needed = {"votes_needed_total": crossing, "more_votes_needed": crossing - est.n}
+    return needed
 
 
 def t_as_z(t: float, df: int) -> float:
