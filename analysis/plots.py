@@ -43,58 +43,72 @@ def write_plots(summary: dict, out: Path, metrics: dict | None = None) -> list[P
 
     paths: list[Path] = []
     for crit, res in summary["by_criterion"].items():
-        bt = res["bradley_terry"]
-        if bt:
-            paths += _ranking_plot(plt, bt, res, summary, crit, out)
-        matrix = res["win_rate_matrix"]
-        systems = matrix["systems"]
-        if len(systems) > 1:
-            vals = np.array([[np.nan if v is None else v for v in row] for row in matrix["values"]], dtype=float)
-            fig, ax = plt.subplots(figsize=(1 + 0.5 * len(systems), 0.8 + 0.5 * len(systems)))
-            im = ax.imshow(vals, vmin=0, vmax=1, cmap="RdBu")
-            ax.set_xticks(range(len(systems)), systems, rotation=60, ha="right")
-            ax.set_yticks(range(len(systems)), systems)
-            if len(systems) <= 12:
-                for i in range(len(systems)):
-                    for j in range(len(systems)):
-                        if np.isfinite(vals[i, j]):
-                            ax.text(j, i, f"{vals[i, j]:.2f}", ha="center", va="center", fontsize=7)
-            fig.colorbar(im, ax=ax, label="win rate of row against column")
-            ax.set_title(f"{crit}: win rates")
-            paths += _save(fig, out, "win_rate_matrix", crit)
-            plt.close(fig)
-        score = {r["system"]: r["score"] for r in bt}
+        if res["bradley_terry"]:
+            paths += _ranking_plot(plt, res["bradley_terry"], res, summary, crit, out)
+        if len(res["win_rate_matrix"]["systems"]) > 1:
+            paths += _win_rate_matrix_plot(plt, res["win_rate_matrix"], crit, out)
+        score = {r["system"]: r["score"] for r in res["bradley_terry"]}
         for row in res["correlation"]:
-            if row["level"] != "system" or not metrics or row["n"] < 2:
-                continue
-            name = row["metric"]
-            fig, ax = plt.subplots(figsize=(5, 4))
-            xs = [metrics[s][name] for s in row["systems"]]
-            ys = [score[s] for s in row["systems"]]
-            ax.scatter(xs, ys)
-            for s, x, y in zip(row["systems"], xs, ys):
-                ax.annotate(s, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-            rho = "n/a" if row["spearman"] is None else f"{row['spearman']:.2f}"
-            ax.set_xlabel(name + (" (lower is better)" if row["lower_is_better"] else ""))
-            ax.set_ylabel("Bradley-Terry score")
-            ax.set_title(f"{crit}: score vs {name} (Spearman {rho}, n={row['n']})")
-            paths += _save(fig, out, f"score_vs_{slug(name)}", crit)
-            plt.close(fig)
+            if row["level"] == "system" and metrics and row["n"] >= 2:
+                paths += _score_vs_metric_plot(plt, row, score, metrics, crit, out)
         rates = [r["agreement_with_majority"] for r in res["annotator_agreement"]
                  if r["agreement_with_majority"] is not None and not r["excluded"]]
         if rates:
-            fig, ax = plt.subplots(figsize=(5, 3.5))
-            ax.hist(rates, bins=np.linspace(0, 1, 21), color="C2")
-            chance = res["agreement"].get("chance_agreement_with_majority")
-            if chance is not None:
-                ax.axvline(chance, color="k", ls="--", lw=1)
-                ax.annotate(f"chance {chance:.2f}", (chance, ax.get_ylim()[1] * 0.95), fontsize=7,
-                            xytext=(3, 0), textcoords="offset points", va="top")
-            ax.set_xlabel("agreement with the majority of other votes")
-            ax.set_ylabel("annotators (excluded ones left out)")
-            ax.set_title(f"{crit}: agreement per annotator (n={len(rates)})")
-            paths += _save(fig, out, "agreement_annotators", crit)
-            plt.close(fig)
+            paths += _agreement_plot(plt, rates, res["agreement"].get("chance_agreement_with_majority"), crit, out)
+    return paths
+
+
+def _win_rate_matrix_plot(plt, matrix: dict, crit: str, out: Path) -> list[Path]:
+    """Win rate of each row system against each column system, values written in cells up to 12 systems."""
+    systems = matrix["systems"]
+    vals = np.array([[np.nan if v is None else v for v in row] for row in matrix["values"]], dtype=float)
+    fig, ax = plt.subplots(figsize=(1 + 0.5 * len(systems), 0.8 + 0.5 * len(systems)))
+    im = ax.imshow(vals, vmin=0, vmax=1, cmap="RdBu")
+    ax.set_xticks(range(len(systems)), systems, rotation=60, ha="right")
+    ax.set_yticks(range(len(systems)), systems)
+    if len(systems) <= 12:
+        for i in range(len(systems)):
+            for j in range(len(systems)):
+                if np.isfinite(vals[i, j]):
+                    ax.text(j, i, f"{vals[i, j]:.2f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=ax, label="win rate of row against column")
+    ax.set_title(f"{crit}: win rates")
+    paths = _save(fig, out, "win_rate_matrix", crit)
+    plt.close(fig)
+    return paths
+
+
+def _score_vs_metric_plot(plt, row: dict, score: dict, metrics: dict, crit: str, out: Path) -> list[Path]:
+    """Bradley-Terry score against one system metric (a system-level correlation row), systems labelled."""
+    name = row["metric"]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    xs = [metrics[s][name] for s in row["systems"]]
+    ys = [score[s] for s in row["systems"]]
+    ax.scatter(xs, ys)
+    for s, x, y in zip(row["systems"], xs, ys):
+        ax.annotate(s, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    rho = "n/a" if row["spearman"] is None else f"{row['spearman']:.2f}"
+    ax.set_xlabel(name + (" (lower is better)" if row["lower_is_better"] else ""))
+    ax.set_ylabel("Bradley-Terry score")
+    ax.set_title(f"{crit}: score vs {name} (Spearman {rho}, n={row['n']})")
+    paths = _save(fig, out, f"score_vs_{slug(name)}", crit)
+    plt.close(fig)
+    return paths
+
+
+def _agreement_plot(plt, rates: list[float], chance: float | None, crit: str, out: Path) -> list[Path]:
+    """Histogram of each (not excluded) annotator's agreement with the majority, with the chance line."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.hist(rates, bins=np.linspace(0, 1, 21), color="C2")
+    if chance is not None:
+        ax.axvline(chance, color="k", ls="--", lw=1)
+        ax.annotate(f"chance {chance:.2f}", (chance, ax.get_ylim()[1] * 0.95), fontsize=7,
+                    xytext=(3, 0), textcoords="offset points", va="top")
+    ax.set_xlabel("agreement with the majority of other votes")
+    ax.set_ylabel("annotators (excluded ones left out)")
+    ax.set_title(f"{crit}: agreement per annotator (n={len(rates)})")
+    paths = _save(fig, out, "agreement_annotators", crit)
+    plt.close(fig)
     return paths
 
 
