@@ -243,22 +243,8 @@ def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
     out = df.copy()
     out.index = pd.RangeIndex(len(out))
     for col in _CATEGORY_COLUMNS:
-        s = out[col]
-        if not isinstance(s.dtype, pd.CategoricalDtype):
-            if s.isna().any():
-                raise VotesError(f"{source}: column {col} has empty values at {_rows(s.isna().to_numpy())}")
-            s = s.astype(str).astype("category")
-        elif s.isna().any():
-            raise VotesError(f"{source}: column {col} has empty values at {_rows(s.isna().to_numpy())}")
-        if not pd.api.types.is_string_dtype(s.cat.categories.dtype) and s.cat.categories.dtype != object:
-            s = s.cat.rename_categories([str(c) for c in s.cat.categories])
-        out[col] = _strip_categories(_drop_unused(s))
-    choice = out["choice"]
-    unknown = [c for c in choice.cat.categories if c not in CHOICES]
-    if unknown:
-        bad = choice.isin(unknown).to_numpy()
-        raise VotesError(f"{source}: unknown choice value(s) {', '.join(map(repr, unknown))} at {_rows(bad)}; "
-                         f"choice must be one of {', '.join(CHOICES)}")
+        out[col] = _categorical(out[col], col, source)
+    _check_choices(out["choice"], source)
     for col in ("annotator", "prompt", "system_left", "system_right", "criterion"):
         empty = (out[col] == "").to_numpy() if "" in out[col].cat.categories else None
         if empty is not None and empty.any():
@@ -267,16 +253,41 @@ def validate_votes(df: pd.DataFrame, *, source: str = "votes") -> pd.DataFrame:
     out["vote_id"] = _checked_vote_ids(out["vote_id"], source)
     for col in _BOOL_COLUMNS:
         out[col] = _as_bool(out[col], col, source)
-    seed = pd.to_numeric(out["seed"], errors="coerce")
-    bad_seed = seed.isna().to_numpy() | (seed.to_numpy(np.float64, na_value=np.nan) % 1 != 0)
-    if bad_seed.any():
-        raise VotesError(f"{source}: column seed must be an integer, bad value at {_rows(bad_seed)}")
-    out["seed"] = seed.astype(np.int64)
+    out["seed"] = _checked_seeds(out["seed"], source)
     if out["response_ms"].dtype != np.float64:
         out["response_ms"] = pd.to_numeric(out["response_ms"], errors="coerce").astype(np.float64)
     _check_systems_and_winner(out, source)
     out.attrs["qsched_validated"] = True
     return out
+
+
+def _categorical(s: pd.Series, col: str, source: str) -> pd.Series:
+    """Column ``col`` as a categorical of strings, unused categories dropped, surrounding whitespace stripped."""
+    if s.isna().any():
+        raise VotesError(f"{source}: column {col} has empty values at {_rows(s.isna().to_numpy())}")
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(str).astype("category")
+    if not pd.api.types.is_string_dtype(s.cat.categories.dtype) and s.cat.categories.dtype != object:
+        s = s.cat.rename_categories([str(c) for c in s.cat.categories])
+    return _strip_categories(_drop_unused(s))
+
+
+def _check_choices(choice: pd.Series, source: str) -> None:
+    """Every ``choice`` is one of :data:`formats.votes.CHOICES`."""
+    unknown = [c for c in choice.cat.categories if c not in CHOICES]
+    if unknown:
+        bad = choice.isin(unknown).to_numpy()
+        raise VotesError(f"{source}: unknown choice value(s) {', '.join(map(repr, unknown))} at {_rows(bad)}; "
+                         f"choice must be one of {', '.join(CHOICES)}")
+
+
+def _checked_seeds(seed: pd.Series, source: str) -> pd.Series:
+    """``seed`` as int64; a value that is not a whole number is refused with its rows."""
+    seed = pd.to_numeric(seed, errors="coerce")
+    bad_seed = seed.isna().to_numpy() | (seed.to_numpy(np.float64, na_value=np.nan) % 1 != 0)
+    if bad_seed.any():
+        raise VotesError(f"{source}: column seed must be an integer, bad value at {_rows(bad_seed)}")
+    return seed.astype(np.int64)
 
 
 def _strip_categories(s: pd.Series) -> pd.Series:
