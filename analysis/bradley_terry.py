@@ -185,13 +185,53 @@ def fit_davidson(pair_counts: np.ndarray, pairs: np.ndarray, k: int, *, max_iter
         ``scores`` (centred natural-log ``pi``), ``tie_parameter`` (``nu``),
         ``converged``, ``iterations``.
     """
-    c = np.asarray(pair_counts, dtype=np.float64)
-    i, j = pairs[:, 0], pairs[:, 1]
-    wi, wj, t = c[:, 0], c[:, 1], c[:, 2]
-    n = wi + wj + t
-    total = n.sum()
+    like = _DavidsonLikelihood.of(pair_counts, pairs, k)
+    x = np.zeros(k + 1)
+    x[k] = np.log(max(like.t.sum(), 0.5) / max((like.wi + like.wj).sum(), 0.5))
+    ll, g = like(x)
+    converged, it = False, 0
+    for it in range(1, max_iter + 1):
+        try:
+            step = np.linalg.solve(-like.hessian(x), g)
+        except np.linalg.LinAlgError:
+            step = g / like.total
+        if not np.all(np.isfinite(step)) or step @ g <= 0:
+            step = g / like.total  # not an ascent direction: fall back to gradient ascent
+        scale, ll, g = _backtrack(like, x, step, ll)
+        x = x + scale * step
+        if np.abs(scale * step).max() < tol or np.abs(g).max() < 1e-9 * like.total:
+            converged = True
+            break
+    s = x[:k] - x[:k].mean()
+    return {"scores": s, "tie_parameter": float(np.exp(x[k])), "converged": converged, "iterations": it}
 
-    def loglik_grad(x):
+
+@dataclass(frozen=True)
+class _DavidsonLikelihood:
+    """The Davidson log-likelihood of pair counts and its gradient in ``x = (log pi, log nu)``.
+
+    A quadratic penalty on the mean score fixes the gauge (scores are only
+    identified up to a constant).
+    """
+
+    i: np.ndarray
+    j: np.ndarray
+    wi: np.ndarray
+    wj: np.ndarray
+    t: np.ndarray
+    n: np.ndarray
+    total: float
+    k: int
+
+    @classmethod
+    def of(cls, pair_counts: np.ndarray, pairs: np.ndarray, k: int) -> _DavidsonLikelihood:
+        c = np.asarray(pair_counts, dtype=np.float64)
+        wi, wj, t = c[:, 0], c[:, 1], c[:, 2]
+        n = wi + wj + t
+        return cls(pairs[:, 0], pairs[:, 1], wi, wj, t, n, n.sum(), k)
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        i, j, wi, wj, t, n, k = self.i, self.j, self.wi, self.wj, self.t, self.n, self.k
         s, theta = x[:k], x[k]
         si, sj = s[i], s[j]
         m = np.maximum(si, sj)
@@ -203,34 +243,25 @@ def fit_davidson(pair_counts: np.ndarray, pairs: np.ndarray, k: int, *, max_iter
         g += np.bincount(j, wj + t / 2 - n * (pj_ + pt_ / 2), minlength=k + 1)
         g[k] = (t - n * pt_).sum()
         mean = s.mean()  # gauge: a quadratic penalty on the mean score
-        return ll - 0.5 * total * mean**2, g - np.r_[np.full(k, total * mean / k), 0.0]
+        return ll - 0.5 * self.total * mean**2, g - np.r_[np.full(k, self.total * mean / k), 0.0]
 
-    x = np.zeros(k + 1)
-    x[k] = np.log(max(t.sum(), 0.5) / max((wi + wj).sum(), 0.5))
-    ll, g = loglik_grad(x)
-    converged, it, h = False, 0, 1e-6
-    for it in range(1, max_iter + 1):
-        hess = np.empty((k + 1, k + 1))
-        for p in range(k + 1):
-            e = np.zeros(k + 1)
+    def hessian(self, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+        """Central finite differences of the analytic gradient, symmetrised."""
+        size = self.k + 1
+        hess = np.empty((size, size))
+        for p in range(size):
+            e = np.zeros(size)
             e[p] = h
-            hess[:, p] = (loglik_grad(x + e)[1] - loglik_grad(x - e)[1]) / (2 * h)
-        hess = (hess + hess.T) / 2
-        try:
-            step = np.linalg.solve(-hess, g)
-        except np.linalg.LinAlgError:
-            step = g / total
-        if not np.all(np.isfinite(step)) or step @ g <= 0:
-            step = g / total  # not an ascent direction: fall back to gradient ascent
-        scale = 1.0
-        while scale > 1e-8:
-            ll_new, g_new = loglik_grad(x + scale * step)
-            if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll):
-                break
-            scale /= 2
-        x, ll, g = x + scale * step, ll_new, g_new
-        if np.abs(scale * step).max() < tol or np.abs(g).max() < 1e-9 * total:
-            converged = True
+            hess[:, p] = (self(x + e)[1] - self(x - e)[1]) / (2 * h)
+        return (hess + hess.T) / 2
+
+
+def _backtrack(like: _DavidsonLikelihood, x: np.ndarray, step: np.ndarray, ll: float):
+    """Halve ``step`` until the log-likelihood does not fall; returns (scale, log-likelihood, gradient)."""
+    scale = 1.0
+    while scale > 1e-8:
+        ll_new, g_new = like(x + scale * step)
+        if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll):
             break
-    s = x[:k] - x[:k].mean()
-    return {"scores": s, "tie_parameter": float(np.exp(x[k])), "converged": converged, "iterations": it}
+        scale /= 2
+    return scale, ll_new, g_new
