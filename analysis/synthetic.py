@@ -24,6 +24,25 @@ def simulate_votes(strengths: dict[str, float] | list[float], n_votes: int, *, n
     pandas.DataFrame
         Votes with the columns of contract section 2.
     """
+    names, s = _strengths(strengths)
+    rng = np.random.default_rng(seed)
+    ii, jj = _candidate_pairs(names, pairs)
+    p = rng.integers(0, len(ii), n_votes)
+    i, j = ii[p], jj[p]
+    annot = rng.integers(0, n_annotators, n_votes)
+    noise = (rng.normal(0.0, annotator_sd, (n_annotators, len(s))) if annotator_sd > 0
+             else np.zeros((n_annotators, len(s))))
+    d = (s[i] + noise[annot, i]) - (s[j] + noise[annot, j])
+    i_wins = rng.random(n_votes) < 1.0 / (1.0 + np.exp(-d))
+    tie = rng.random(n_votes) < tie_rate
+    swap = rng.random(n_votes) < 0.5
+    return _votes_frame(rng, names, np.where(swap, j, i), np.where(swap, i, j), np.where(i_wins, i, j), tie, annot,
+                        n_annotators=n_annotators, n_prompts=n_prompts, n_seeds=n_seeds, criteria=criteria,
+                        attention_rate=attention_rate, excluded_share=excluded_share, study=study)
+
+
+def _strengths(strengths: dict[str, float] | list[float]) -> tuple[list[str], np.ndarray]:
+    """System names (``sys00``, ``sys01``, ... for a list) and their strengths."""
     if isinstance(strengths, dict):
         names, s = list(strengths), np.array(list(strengths.values()), dtype=float)
     else:
@@ -31,28 +50,24 @@ def simulate_votes(strengths: dict[str, float] | list[float], n_votes: int, *, n
         names = [f"sys{i:02d}" for i in range(len(s))]
     if len(s) < 2:
         raise ValueError("simulate_votes needs at least two systems")
-    rng = np.random.default_rng(seed)
-    k = len(s)
+    return names, s
+
+
+def _candidate_pairs(names: list[str], pairs: list[tuple[str, str]] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (i, j) of the pairs a vote may compare: ``pairs``, or every pair."""
     if pairs is None:
-        ii, jj = np.triu_indices(k, 1)
-    else:
-        index = {n: i for i, n in enumerate(names)}
-        ii = np.array([index[x] for x, _ in pairs])
-        jj = np.array([index[y] for _, y in pairs])
-    p = rng.integers(0, len(ii), n_votes)
-    i, j = ii[p], jj[p]
-    annot = rng.integers(0, n_annotators, n_votes)
-    noise = rng.normal(0.0, annotator_sd, (n_annotators, k)) if annotator_sd > 0 else np.zeros((n_annotators, k))
-    d = (s[i] + noise[annot, i]) - (s[j] + noise[annot, j])
-    i_wins = rng.random(n_votes) < 1.0 / (1.0 + np.exp(-d))
-    tie = rng.random(n_votes) < tie_rate
-    swap = rng.random(n_votes) < 0.5
-    left = np.where(swap, j, i)
-    right = np.where(swap, i, j)
+        return np.triu_indices(len(names), 1)
+    index = {n: i for i, n in enumerate(names)}
+    return np.array([index[x] for x, _ in pairs]), np.array([index[y] for _, y in pairs])
+
+
+def _votes_frame(rng, names: list[str], left: np.ndarray, right: np.ndarray, winner: np.ndarray, tie: np.ndarray,
+                 annot: np.ndarray, *, n_annotators: int, n_prompts: int, n_seeds: int, criteria, attention_rate: float,
+                 excluded_share: float, study: str) -> pd.DataFrame:
+    """The votes as a contract frame, drawing criterion, prompt, seed, response time and flags from ``rng``."""
+    n_votes = len(left)
     names_arr = np.array(names, dtype=object)
-    winner = np.where(tie, "tie", names_arr[np.where(i_wins, i, j)])
-    left_won = np.where(i_wins, i, j) == left
-    choice = np.where(tie, "tie", np.where(left_won, "left", "right"))
+    choice = np.where(tie, "tie", np.where(winner == left, "left", "right"))
     excluded_annot = rng.random(n_annotators) < excluded_share
     crit = np.array(list(criteria), dtype=object)[rng.integers(0, len(criteria), n_votes)]
     return pd.DataFrame({
@@ -65,7 +80,7 @@ def simulate_votes(strengths: dict[str, float] | list[float], n_votes: int, *, n
         "system_left": pd.Categorical(names_arr[left], categories=names),
         "system_right": pd.Categorical(names_arr[right], categories=names),
         "choice": pd.Categorical(choice, categories=["left", "right", "tie"]),
-        "winner": pd.Categorical(winner, categories=names + ["tie"]),
+        "winner": pd.Categorical(np.where(tie, "tie", names_arr[winner]), categories=names + ["tie"]),
         "response_ms": rng.integers(400, 9000, n_votes),
         "created_at": "2026-01-01T00:00:00+00:00",
         "attention_check": rng.random(n_votes) < attention_rate,
