@@ -64,12 +64,7 @@ def rank_systems(pair_counts: np.ndarray, pairs: np.ndarray, k: int, boot: dict[
     component = np.full(k, -1)
     W_all = wins_matrix(pair_counts, pairs, k)
     N_all = W_all + W_all.T
-    compared = N_all.sum(1) > 0
-    _, labels = comparison_components(N_all)
-    comp_ids = []
-    for lab in np.unique(labels[compared]):
-        comp_ids.append(np.flatnonzero((labels == lab) & compared))
-    comp_ids.sort(key=lambda idx: (-len(idx), idx[0]))
+    comp_ids = _component_members(N_all)
     regularized, converged = [], True
     samples = {kind: np.full((b.shape[0], k), np.nan) for kind, b in boot.items()}
     boot_reg = {kind: 0 for kind in boot}
@@ -84,17 +79,42 @@ def rank_systems(pair_counts: np.ndarray, pairs: np.ndarray, k: int, boot: dict[
         fit = fit_bradley_terry(_with_prior(W, adjacency, prior) if reg else W)
         converged &= bool(fit.converged)
         scores[idx] = fit.scores
-        chunk = max(1, _BATCH_CELLS // (len(idx) * len(idx)))  # bounds memory for many systems
         for kind, b in boot.items():
-            for start in range(0, b.shape[0], chunk):
-                Wb = wins_matrix(b[start:start + chunk], pairs, k)[(slice(None),) + sub]
-                need = np.ones(len(Wb), bool) if reg else ~mle_exists(Wb)
-                boot_reg[kind] += int(need.sum())
-                bfit = fit_bradley_terry(_with_prior(Wb, adjacency, prior, need), init=fit.scores)
-                boot_unconverged[kind] += int((~bfit.converged).sum())
-                samples[kind][start:start + chunk, idx] = bfit.scores
+            n_reg, n_unconverged = _fit_bootstrap(b, pairs, k, idx, adjacency, prior=prior, regularized=reg,
+                                                  init=fit.scores, out=samples[kind])
+            boot_reg[kind] += n_reg
+            boot_unconverged[kind] += n_unconverged
     intervals = {kind: percentile_interval(s) if len(s) else (np.full(k, np.nan),) * 2
                  for kind, s in samples.items()}
     return {"scores": scores, "component": component, "n_components": len(comp_ids),
             "regularized": regularized, "intervals": intervals, "samples": samples,
             "boot_regularized": boot_reg, "boot_unconverged": boot_unconverged, "converged": converged}
+
+
+def _component_members(N: np.ndarray) -> list[np.ndarray]:
+    """The compared systems of each connected component, largest first (ties: smallest member first)."""
+    compared = N.sum(1) > 0
+    _, labels = comparison_components(N)
+    members = [np.flatnonzero((labels == lab) & compared) for lab in np.unique(labels[compared])]
+    members.sort(key=lambda idx: (-len(idx), idx[0]))
+    return members
+
+
+def _fit_bootstrap(b: np.ndarray, pairs: np.ndarray, k: int, idx: np.ndarray, adjacency: np.ndarray, *,
+                   prior: float, regularized: bool, init: np.ndarray, out: np.ndarray) -> tuple[int, int]:
+    """Fit the bootstrap counts ``b`` on the component ``idx`` into ``out[:, idx]``, in memory-bounded chunks.
+
+    Samples without an MLE (all of them when the component is regularized) get
+    the prior. Returns (samples regularized, fits not converged).
+    """
+    sub = np.ix_(idx, idx)
+    n_reg = n_unconverged = 0
+    chunk = max(1, _BATCH_CELLS // (len(idx) * len(idx)))  # bounds memory for many systems
+    for start in range(0, b.shape[0], chunk):
+        Wb = wins_matrix(b[start:start + chunk], pairs, k)[(slice(None),) + sub]
+        need = np.ones(len(Wb), bool) if regularized else ~mle_exists(Wb)
+        n_reg += int(need.sum())
+        bfit = fit_bradley_terry(_with_prior(Wb, adjacency, prior, need), init=init)
+        n_unconverged += int((~bfit.converged).sum())
+        out[start:start + chunk, idx] = bfit.scores
+    return n_reg, n_unconverged
