@@ -87,28 +87,32 @@ def votes_needed(win_rate: float, *, tie_rate: float = 0.0, alpha: float = 0.05,
     783
     """
     _check(win_rate, tie_rate, alpha, power, margin, design_effect, test)
+    return math.ceil(_independent_votes(win_rate, tie_rate, alpha, power, test, margin) * design_effect)
+
+
+def _independent_votes(win_rate: float, tie_rate: float, alpha: float, power: float, test: str,
+                       margin: float) -> float:
+    """Votes :func:`votes_needed` asks for if every vote were independent (not rounded)."""
     sd1 = math.sqrt(_var(win_rate, tie_rate))
     if test == "superiority":
         if win_rate == 0.5:
             raise ValueError("win_rate 0.5 means no difference: no number of votes detects it")
         sd0 = math.sqrt(_var(0.5, tie_rate))
-        n = ((ndtri(1 - alpha / 2) * sd0 + ndtri(power) * sd1) / (win_rate - 0.5)) ** 2
-    elif test == "non-inferiority":
+        return ((ndtri(1 - alpha / 2) * sd0 + ndtri(power) * sd1) / (win_rate - 0.5)) ** 2
+    if test == "non-inferiority":
         p0 = 0.5 - margin
         if win_rate <= p0:
             raise ValueError(f"win_rate {win_rate} is at or below the non-inferiority bound {p0}: "
                              f"no number of votes shows non-inferiority")
         sd0 = math.sqrt(_var(p0, min(tie_rate, 2 * p0)))
-        n = ((ndtri(1 - alpha) * sd0 + ndtri(power) * sd1) / (win_rate - p0)) ** 2
-    else:
-        gap = margin - abs(win_rate - 0.5)
-        if gap <= 0:
-            raise ValueError(f"win_rate {win_rate} is outside the equivalence range 0.5 +/- {margin}: "
-                             f"no number of votes shows equivalence")
-        beta = 1 - power
-        zb = ndtri(1 - beta / 2) if win_rate == 0.5 else ndtri(1 - beta)
-        n = ((ndtri(1 - alpha) + zb) * sd1 / gap) ** 2
-    return math.ceil(n * design_effect)
+        return ((ndtri(1 - alpha) * sd0 + ndtri(power) * sd1) / (win_rate - p0)) ** 2
+    gap = margin - abs(win_rate - 0.5)
+    if gap <= 0:
+        raise ValueError(f"win_rate {win_rate} is outside the equivalence range 0.5 +/- {margin}: "
+                         f"no number of votes shows equivalence")
+    beta = 1 - power
+    zb = ndtri(1 - beta / 2) if win_rate == 0.5 else ndtri(1 - beta)
+    return ((ndtri(1 - alpha) + zb) * sd1 / gap) ** 2
 
 
 def power_of(n_votes: int, win_rate: float, *, tie_rate: float = 0.0, alpha: float = 0.05,
