@@ -73,13 +73,20 @@ def _prompt_args(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of every subcommand (over 60 lines: a flat list of declarations, one subcommand per block)."""
+    """The parser of every subcommand, each declared by its own ``_add_<command>``."""
     parser = argparse.ArgumentParser(prog="python -m generation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_presets, _add_quantize_report, _add_calibrate, _add_fid, _add_bundle, _add_validate):
+        add(sub)
+    return parser
 
+
+def _add_presets(sub) -> None:
     p = sub.add_parser("presets", help="list the model presets")
     p.set_defaults(func=cmd_presets)
 
+
+def _add_quantize_report(sub) -> None:
     p = sub.add_parser("quantize-report", help="quantize a denoiser and print its size before/after")
     _model_args(p)
     p.add_argument("--quant", default="w4a8", choices=["w4a8", "w8a8", "w4", "none"])
@@ -87,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the report as JSON here")
     p.set_defaults(func=cmd_quantize_report)
 
+
+def _add_calibrate(sub) -> None:
     p = sub.add_parser("calibrate", help="search Q-Sched coefficients by JAQ")
     _model_args(p)
     _call_args(p)
@@ -107,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="writes scheduler/scheduler_config.json and calibration_report.json")
     p.set_defaults(func=cmd_calibrate)
 
+
+def _add_fid(sub) -> None:
     p = sub.add_parser("fid", help="Frechet Inception distance of a folder against a folder or .npz statistics")
     p.add_argument("generated")
     p.add_argument("reference")
@@ -115,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-stats", help="write the generated folder's statistics to this .npz")
     p.set_defaults(func=cmd_fid)
 
+
+def _add_bundle(sub) -> None:
     p = sub.add_parser("bundle", help="generate a study bundle (data contract section 1)")
     _model_args(p)
     _call_args(p)
@@ -138,11 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_bundle)
 
+
+def _add_validate(sub) -> None:
     p = sub.add_parser("validate", help="check a bundle with the importer's validator; prints ok or the error, "
                                         "exits 0 or 2, writes nothing")
     p.add_argument("bundle_dir", help="directory holding manifest.json")
     p.set_defaults(func=cmd_validate)
-    return parser
 
 
 def _prompts(args) -> list[str]:
