@@ -193,21 +193,32 @@ def calibrate(
             "width": width, **(pipe_kwargs or {})}
     evaluate = _Evaluator(pipe_factory_or_pipe, prompts, seed, jaq if jaq is not None else _paper_jaq(), call,
                           _image_cache(cache_dir, cache_context, call))
-    total = grid_size**2 if strategy == "grid" else (budget or max(grid_size**2 // 10, 9))
-    with tqdm(total=total, desc=f"calibrate ({strategy})", unit="point", disable=not progress) as bar:
-        found = run_search(evaluate, strategy, bounds=tuple(bounds), grid_size=grid_size, budget=budget,
-                           progress=bar)
-    result = CalibrationResult(
-        c_x=(found.best[0], END_VALUE), c_theta=(found.best[1], END_VALUE), jaq=found.best_value,
-        strategy=strategy, points=[evaluate.points[(p["c_x"], p["c_theta"])] for p in found.points],
-        pipeline_images=evaluate.generated, cached_images=evaluate.cache.hits if evaluate.cache else 0,
-        settings={"prompts": prompts, "seed": seed, "num_inference_steps": num_inference_steps,
-                  "guidance_scale": guidance_scale, "height": height, "width": width, "bounds": list(bounds),
-                  "grid_size": grid_size, "budget": budget, "cache_context": cache_context},
-    )
+    found = _search(evaluate, strategy, bounds, grid_size, budget, progress)
+    result = _result(found, evaluate, strategy, settings={
+        "prompts": prompts, "seed": seed, "num_inference_steps": num_inference_steps,
+        "guidance_scale": guidance_scale, "height": height, "width": width, "bounds": list(bounds),
+        "grid_size": grid_size, "budget": budget, "cache_context": cache_context})
     if out_dir is not None:
         result.save(out_dir, scheduler=evaluate.stock_scheduler())
     return result
+
+
+def _search(evaluate: _Evaluator, strategy: str, bounds, grid_size: int, budget: int | None, progress: bool):
+    """Run the search strategy on ``evaluate``, with a progress bar of evaluations."""
+    total = grid_size**2 if strategy == "grid" else (budget or max(grid_size**2 // 10, 9))
+    with tqdm(total=total, desc=f"calibrate ({strategy})", unit="point", disable=not progress) as bar:
+        return run_search(evaluate, strategy, bounds=tuple(bounds), grid_size=grid_size, budget=budget,
+                          progress=bar)
+
+
+def _result(found, evaluate: _Evaluator, strategy: str, settings: dict) -> CalibrationResult:
+    """The best point of the search and every evaluated point's details, in evaluation order."""
+    return CalibrationResult(
+        c_x=(found.best[0], END_VALUE), c_theta=(found.best[1], END_VALUE), jaq=found.best_value,
+        strategy=strategy, points=[evaluate.points[(p["c_x"], p["c_theta"])] for p in found.points],
+        pipeline_images=evaluate.generated, cached_images=evaluate.cache.hits if evaluate.cache else 0,
+        settings=settings,
+    )
 
 
 def _check_request(prompts, strategy: str, bounds, out_dir) -> list[str]:
