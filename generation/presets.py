@@ -169,12 +169,7 @@ def load_preset(name: str, model_path=None, *, device: str = "cpu", dtype: str |
     import torch
 
     preset = get_preset(name)
-    local = Path(model_path) if model_path else None
-    if local is None and os.environ.get("QSCHED_MODELS_DIR"):
-        candidate = Path(os.environ["QSCHED_MODELS_DIR"]) / preset.folder
-        local = candidate if candidate.is_dir() else None
-    if local is not None and not (local / "model_index.json").is_file():
-        raise _missing(preset, f"no model_index.json in {str(local)!r}", local)
+    local = _local_folder(preset, model_path)
     source = str(local) if local else preset.hub_id
     torch_dtype = getattr(torch, source_dtype(name, device, dtype))
     try:
@@ -185,12 +180,32 @@ def load_preset(name: str, model_path=None, *, device: str = "cpu", dtype: str |
     scheduler_cls = getattr(diffusers, preset.scheduler)
     pipe.scheduler = scheduler_cls.from_config(pipe.scheduler.config, **preset.scheduler_settings)
     if preset.lora:
-        repo, sub, weight = preset.lora
-        lora_dir = (local / "lora" / sub) if local and (local / "lora" / sub / weight).is_file() else None
-        try:
-            pipe.load_lora_weights(str(lora_dir) if lora_dir else repo, weight_name=weight,
-                                   subfolder=None if lora_dir else sub, local_files_only=not allow_download)
-        except (OSError, ValueError) as exc:
-            raise _missing(preset, f"LoRA {repo}/{sub}/{weight} not found", local) from exc
-        pipe.fuse_lora()
+        _fuse_lora(pipe, preset, local, allow_download)
     return pipe.to(device)
+
+
+def _local_folder(preset: Preset, model_path) -> Path | None:
+    """The local diffusers folder of the base weights, or None to look in the Hugging Face cache.
+
+    ``model_path``, else ``$QSCHED_MODELS_DIR/<folder>`` when that exists; a
+    folder without ``model_index.json`` is refused (:class:`MissingWeightsError`).
+    """
+    local = Path(model_path) if model_path else None
+    if local is None and os.environ.get("QSCHED_MODELS_DIR"):
+        candidate = Path(os.environ["QSCHED_MODELS_DIR"]) / preset.folder
+        local = candidate if candidate.is_dir() else None
+    if local is not None and not (local / "model_index.json").is_file():
+        raise _missing(preset, f"no model_index.json in {str(local)!r}", local)
+    return local
+
+
+def _fuse_lora(pipe, preset: Preset, local: Path | None, allow_download: bool) -> None:
+    """Load the preset's LoRA (from ``<local>/lora/<subfolder>`` when there, else the hub or its cache) and fuse it."""
+    repo, sub, weight = preset.lora
+    lora_dir = (local / "lora" / sub) if local and (local / "lora" / sub / weight).is_file() else None
+    try:
+        pipe.load_lora_weights(str(lora_dir) if lora_dir else repo, weight_name=weight,
+                               subfolder=None if lora_dir else sub, local_files_only=not allow_download)
+    except (OSError, ValueError) as exc:
+        raise _missing(preset, f"LoRA {repo}/{sub}/{weight} not found", local) from exc
+    pipe.fuse_lora()
