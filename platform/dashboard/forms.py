@@ -3,25 +3,22 @@
 from django import forms
 from django.conf import settings
 from studies.models import Study
+from studies.options import OPTIONS, option_formfield
 from studies.services import DEFAULT_QUESTIONS
 
 from formats.ids import ID_RULE, is_id
 
 STANDARD_CRITERIA = ("overall", "alignment", "quality")
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
-QUALITY_FIELDS = ("attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks")
 
 
 class StudyCreateForm(forms.Form):
     """Everything needed to create a study from an uploaded bundle zip."""
 
     bundle = forms.FileField(help_text="A .zip of a bundle directory: manifest.json plus the images it names.")
-    slug = forms.SlugField(max_length=64, help_text="Short id used in links, e.g. sdxl-turbo-w4a8.")
-    name = forms.CharField(max_length=200, required=False,
-                           help_text="Shown to researchers only; defaults to the bundle name.")
-    public_title = forms.CharField(max_length=200, required=False, label="Title for annotators",
-                                   help_text="Shown on the voting page; empty means \"Image comparison study\". "
-                                             "Never name the systems here.")
+    slug = Study._meta.get_field("slug").formfield(help_text="Short id used in links, e.g. sdxl-turbo-w4a8.")
+    name = option_formfield("name", required=False)
+    public_title = option_formfield("public_title", label="Title for annotators")
     use_overall = forms.BooleanField(required=False, initial=True, label="Overall preference")
     question_overall = forms.CharField(max_length=300, required=False)
     use_alignment = forms.BooleanField(required=False, label="Prompt alignment")
@@ -33,37 +30,24 @@ class StudyCreateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "realism: Which image looks more like a photograph?"}),
         help_text="Optional extra criteria, one per line as key: question.",
     )
-    votes_per_pair = forms.IntegerField(
-        min_value=1, max_value=100, initial=3, label="Votes per pair (k)",
-        help_text="Each (comparison, criterion) gets k votes from k different annotators.",
-    )
-    allow_ties = forms.BooleanField(required=False, initial=True, label="Allow ties")
-    quota_per_annotator = forms.IntegerField(min_value=1, required=False, label="Quota per annotator",
-                                             help_text="Most votes one annotator may give; empty means no limit.")
-    assignment_timeout_s = forms.IntegerField(min_value=10, initial=600, label="Assignment time limit (s)",
-                                              help_text="A task not voted on within this time is handed out again.")
-    attention_check_rate = forms.FloatField(
-        min_value=0.0, max_value=0.5, initial=0.1, required=False, label="Attention check rate",
-        help_text="Share of tasks that repeat an earlier pair with sides swapped (0 to 0.5; 0 turns checks off).",
-    )
-    attention_min_votes_before_check = forms.IntegerField(
-        min_value=1, max_value=1000, initial=3, required=False, label="Votes before the first check")
-    exclude_after_failed_checks = forms.IntegerField(
-        min_value=0, max_value=1000, initial=2, required=False, label="Exclude after failed checks",
-        help_text="An annotator who fails this many checks is excluded from the results (0 = never).",
-    )
-    instructions = forms.CharField(required=False, widget=TEXTAREA)
-    consent_text = forms.CharField(required=False, widget=TEXTAREA)
-    completion_code = forms.CharField(max_length=64, required=False, help_text="Shown at the end, e.g. for Prolific.")
-    redirect_url = forms.URLField(required=False, assume_scheme="https", label="Redirect URL",
-                                  help_text="Where annotators go when done.")
-    screen_out_code = forms.CharField(
-        max_length=64, required=False, label="Screen-out code",
-        help_text="Shown instead of the completion code to annotators excluded by quality control "
-                  "and to those who joined when nothing was left.")
-    require_crowd_id = forms.BooleanField(
-        required=False, label="Require a crowd id",
-        help_text="Refuse annotators whose link carries no PROLIFIC_PID.")
+    # The study's options: fields, defaults, ranges and help come from the Study model (studies.options).
+    votes_per_pair = option_formfield("votes_per_pair", label="Votes per pair (k)")
+    allow_ties = option_formfield("allow_ties", label="Allow ties")
+    quota_per_annotator = option_formfield("quota_per_annotator", label="Quota per annotator")
+    assignment_timeout_s = option_formfield("assignment_timeout_s", label="Assignment time limit (s)")
+    # Left empty, these take the option's default.
+    attention_check_rate = option_formfield("attention_check_rate", required=False, label="Attention check rate")
+    attention_min_votes_before_check = option_formfield("attention_min_votes_before_check", required=False,
+                                                        label="Votes before the first check")
+    exclude_after_failed_checks = option_formfield("exclude_after_failed_checks", required=False,
+                                                   label="Exclude after failed checks")
+    gold_pairs = option_formfield("gold_pairs", required=False, label="Gold checks")
+    instructions = option_formfield("instructions", widget=TEXTAREA)
+    consent_text = option_formfield("consent_text", widget=TEXTAREA)
+    completion_code = option_formfield("completion_code")
+    redirect_url = option_formfield("redirect_url", assume_scheme="https", label="Redirect URL")
+    screen_out_code = option_formfield("screen_out_code", label="Screen-out code")
+    require_crowd_id = option_formfield("require_crowd_id", label="Require a crowd id")
     launch = forms.BooleanField(required=False, label="Launch right away",
                                 help_text="Otherwise the study stays a draft until you launch it.")
 
@@ -117,17 +101,11 @@ class StudyCreateForm(forms.Form):
         return data
 
     def study_options(self) -> dict:
-        """Keyword arguments for ``studies.services.create_study_from_zip`` (besides upload and owner)."""
+        """Keyword arguments for ``studies.services.create_study_from_zip`` (besides upload and owner);
+        an option left empty is left out, so the service gives it its default."""
         data = self.cleaned_data
-        names = ("slug", "name", "votes_per_pair", "allow_ties", "quota_per_annotator", "assignment_timeout_s",
-                 "instructions", "consent_text", "completion_code", "redirect_url", "launch", "criteria",
-                 "attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks",
-                 "public_title", "screen_out_code", "require_crowd_id")
-        options = {name: data[name] for name in names}
-        for name in QUALITY_FIELDS:  # left empty: the field's initial value
-            if options[name] is None:
-                options[name] = self.fields[name].initial
-        return options
+        options = {name: data[name] for name in OPTIONS if data[name] is not None or OPTIONS[name].nullable}
+        return {"slug": data["slug"], "launch": data["launch"], "criteria": data["criteria"], **options}
 
 
 class StatusForm(forms.Form):

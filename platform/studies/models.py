@@ -3,7 +3,7 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 
 from formats.ids import ID_PATTERN, ID_RULE
@@ -12,6 +12,9 @@ from formats.ids import ID_PATTERN, ID_RULE
 DEFAULT_PUBLIC_TITLE = "Image comparison study"
 #: The id rule of :mod:`formats.ids` (the same pattern and words, so migrations do not change).
 ID_VALIDATOR = RegexValidator(ID_PATTERN.pattern, f"ids are {ID_RULE}")
+#: Gold checks an import makes unless asked otherwise (``Study.gold_pairs`` records how many it made,
+#: so a study created without an import has none).
+GOLD_PAIRS_AT_IMPORT = 24
 
 
 class Study(models.Model):
@@ -22,10 +25,12 @@ class Study(models.Model):
         CLOSED = "closed", "Closed"
 
     slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200, help_text="internal: shown to researchers only")
+    name = models.CharField(max_length=200,
+                            help_text="internal: shown to researchers only; empty at import = the bundle's name")
     public_title = models.CharField(
         max_length=200, blank=True,
-        help_text=f"what annotators see as the study's title; empty = {DEFAULT_PUBLIC_TITLE!r}",
+        help_text=f"what annotators see as the study's title; empty = {DEFAULT_PUBLIC_TITLE!r}; "
+                  "never name the systems here",
     )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_studies")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="member_studies")
@@ -35,18 +40,21 @@ class Study(models.Model):
         default=3, validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text="k: votes wanted per (comparison, criterion), each from a different annotator",
     )
-    allow_ties = models.BooleanField(default=True)
+    allow_ties = models.BooleanField(default=True, help_text="annotators may answer that neither image is better (a tie)")
     quota_per_annotator = models.PositiveIntegerField(
-        null=True, blank=True, help_text="most votes one annotator may give; empty = no limit"
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="most votes one annotator may give; empty = no limit",
     )
     assignment_timeout_s = models.PositiveIntegerField(
         default=600, validators=[MinValueValidator(10)],
         help_text="an assignment not voted on within this many seconds expires and is handed out again",
     )
-    instructions = models.TextField(blank=True)
-    consent_text = models.TextField(blank=True)
-    completion_code = models.CharField(max_length=64, blank=True)
-    redirect_url = models.URLField(blank=True)
+    instructions = models.TextField(blank=True, help_text="shown to annotators before the first task")
+    consent_text = models.TextField(blank=True, help_text="what annotators agree to before they start")
+    completion_code = models.CharField(max_length=64, blank=True,
+                                       help_text="shown to annotators when they are done, e.g. for Prolific")
+    redirect_url = models.URLField(blank=True, validators=[URLValidator(schemes=["http", "https"])],
+                                   help_text="http(s) address annotators are sent to when done")
     screen_out_code = models.CharField(
         max_length=64, blank=True,
         help_text="given instead of the completion code to excluded annotators and to those who joined "
@@ -63,16 +71,17 @@ class Study(models.Model):
                   "sides swapped; 0 = no checks",
     )
     attention_min_votes_before_check = models.PositiveSmallIntegerField(
-        default=3, validators=[MinValueValidator(1)],
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(1000)],
         help_text="regular votes an annotator gives before the first check",
     )
     gold_pairs = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(500)],
-        help_text="gold checks made at import (24 unless asked otherwise): images paired with a degraded "
-                  "copy of themselves (a known right answer); 0 = none",
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(500)],
+        help_text=f"gold checks made at import ({GOLD_PAIRS_AT_IMPORT} unless asked otherwise): images paired "
+                  "with a degraded copy of themselves (a known right answer); 0 = none",
     )
     exclude_after_failed_checks = models.PositiveSmallIntegerField(
-        default=2, help_text="failed checks at which an annotator is excluded; 0 = never automatically",
+        default=2, validators=[MinValueValidator(0), MaxValueValidator(1000)],
+        help_text="failed checks at which an annotator is excluded; 0 = never automatically",
     )
 
     bundle_name = models.CharField(max_length=200, blank=True)

@@ -6,12 +6,10 @@ API, management commands) only translate :class:`StudyError` into messages.
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -23,6 +21,7 @@ from .errors import MembershipError, StudyError, StudyStateError
 from .media import CopiedFiles
 from .models import (Comparison, Criterion, Image, Prompt, Study, System, WorkItem, image_upload_path,
                      original_upload_path)
+from .options import clean_options
 from .reencode import SERVED_SUFFIX, degraded_png, served_png
 from .size_leak import size_warnings
 from .tasks import request_progress_refresh
@@ -44,18 +43,8 @@ TRANSITIONS = {
     Study.Status.CLOSED: set(),
 }
 
-SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
-
-
-def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", criteria=None,
-                             votes_per_pair: int = 3, allow_ties: bool = True, quota_per_annotator=None,
-                             assignment_timeout_s: int = 600, instructions: str = "", consent_text: str = "",
-                             completion_code: str = "", redirect_url: str = "", launch: bool = False,
-                             progress: bool = False, attention_check_rate: float = 0.1,
-                             attention_min_votes_before_check: int = 3,
-                             exclude_after_failed_checks: int = 2, public_title: str = "",
-                             screen_out_code: str = "", require_crowd_id: bool = False,
-                             gold_pairs: int = 24) -> Study:
+def create_study_from_bundle(*, bundle_dir, slug: str, owner, criteria=None, launch: bool = False,
+                             progress: bool = False, **options) -> Study:
     """Validate a bundle directory and import it as a new study, all or nothing.
 
     Parameters
@@ -63,37 +52,21 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
     bundle_dir : Path or str
         Directory with ``manifest.json`` (contract section 1).
     slug : str
-        URL name of the new study (1-64 of ``A-Z a-z 0-9 - _``), unique.
+        URL name of the new study (the ``Study.slug`` field: 1-64 of ``A-Z a-z 0-9 - _``), unique.
     owner : User
         The researcher who owns the study.
     criteria : list of dict or str, optional
         ``[{"key": "overall", "question": "..."}]``; a bare key (or a dict without a question)
         takes its question from :data:`DEFAULT_QUESTIONS`. ``None`` means ``["overall"]``.
-    votes_per_pair : int
-        k, votes wanted per (comparison, criterion), 1-100.
     launch : bool
         Start the study live instead of as a draft.
     progress : bool
         Show tqdm progress bars (command line use).
-    attention_check_rate : float
-        0-0.5: chance that a request for the next task gets a repeated-pair attention
-        check (see ``annotate.attention``); 0 turns checks off.
-    attention_min_votes_before_check : int
-        Regular votes an annotator gives before the first check (at least 1).
-    exclude_after_failed_checks : int
-        Failed checks at which an annotator is excluded; 0 = never automatically.
-    public_title : str
-        The title annotators see (empty: a neutral default); ``name`` stays internal.
-    screen_out_code : str
-        Given instead of ``completion_code`` to excluded annotators and to joins that find
-        nothing left to do.
-    require_crowd_id : bool
-        Refuse annotators who join without a crowd id (``PROLIFIC_PID``).
-    gold_pairs : int
-        0-500: images (drawn at random among those in a comparison) that get a visibly degraded
-        copy for gold checks (``annotate.attention``); 0 = no gold checks.
-
-    Other parameters are stored on :class:`~studies.models.Study` as they are.
+    **options
+        The study's options (``votes_per_pair``, ``quota_per_annotator``, ``attention_check_rate``,
+        ``gold_pairs``, ...): ``Study`` fields, with the defaults, ranges and meaning declared there
+        (:mod:`studies.options` lists them). ``gold_pairs`` images (drawn at random among those in a
+        comparison) get a visibly degraded copy for gold checks (``annotate.attention``).
 
     Returns
     -------
@@ -110,34 +83,17 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
         The bundle breaks a rule; nothing was written.
     StudyError
         A bad option (slug taken, bad k, bad criteria, ...); nothing was written.
+    TypeError
+        ``options`` names something that is not a study option.
     """
-    options = _clean_options(slug=slug, owner=owner, name=name, votes_per_pair=votes_per_pair,
-                             quota_per_annotator=quota_per_annotator, assignment_timeout_s=assignment_timeout_s,
-                             completion_code=completion_code, redirect_url=redirect_url,
-                             public_title=public_title, screen_out_code=screen_out_code)
-    options["require_crowd_id"] = bool(require_crowd_id)
-    options["gold_pairs"] = _int(gold_pairs, "gold_pairs", 0, 500)
-    options.update(_clean_quality_options(attention_check_rate, attention_min_votes_before_check,
-                                          exclude_after_failed_checks))
+    options = {**_clean_identity(slug=slug, owner=owner), **clean_options(options)}
     criteria = _clean_criteria(criteria)
     spec = load_bundle(Path(bundle_dir), progress=progress)
     copied = CopiedFiles()
     try:
         # Files first, outside the transaction, so the database is locked only for the inserts.
-        gold = _gold_sources(spec, options["gold_pairs"])
-        options["gold_pairs"] = len(gold)
-        stored = _copy_images(slug, spec, copied, progress, gold)
-        sizes = {(item.system, item.prompt, item.seed): row[3] for item, row in zip(spec.images, stored)}
-        with transaction.atomic():
-            study = Study.objects.create(
-                **{**options, "name": options["name"] or spec.name}, allow_ties=bool(allow_ties),
-                instructions=instructions or "", consent_text=consent_text or "",
-                bundle_name=spec.name, manifest=spec.manifest, import_warnings=size_warnings(sizes),
-                status=Study.Status.LIVE if launch else Study.Status.DRAFT,
-                launched_at=timezone.now() if launch else None,
-            )
-            _import_spec(study, spec, criteria, stored)
-            request_progress_refresh(study)  # the study page shows 0 of the target at once
+        stored = _store_files(spec, options, copied, progress)
+        return _insert_study(spec, options, criteria, stored, launch=launch)
     except IntegrityError as exc:
         copied.delete()
         if Study.objects.filter(slug=slug).exists():
@@ -146,6 +102,29 @@ def create_study_from_bundle(*, bundle_dir, slug: str, owner, name: str = "", cr
     except BaseException:
         copied.delete()
         raise
+
+
+def _store_files(spec: BundleSpec, options: dict, copied: CopiedFiles, progress: bool) -> list[tuple]:
+    """Copy the bundle's images (and the gold copies) into storage; ``options["gold_pairs"]`` becomes
+    the number of gold copies made. Returns what :func:`_copy_images` returns."""
+    gold = _gold_sources(spec, options["gold_pairs"])
+    options["gold_pairs"] = len(gold)
+    return _copy_images(options["slug"], spec, copied, progress, gold)
+
+
+@transaction.atomic
+def _insert_study(spec: BundleSpec, options: dict, criteria: list[dict], stored: list[tuple], *,
+                  launch: bool) -> Study:
+    """The study row and everything the bundle brings, in one transaction."""
+    sizes = {(item.system, item.prompt, item.seed): row[3] for item, row in zip(spec.images, stored)}
+    study = Study.objects.create(
+        **{**options, "name": options["name"] or spec.name},
+        bundle_name=spec.name, manifest=spec.manifest, import_warnings=size_warnings(sizes),
+        status=Study.Status.LIVE if launch else Study.Status.DRAFT,
+        launched_at=timezone.now() if launch else None,
+    )
+    _import_spec(study, spec, criteria, stored)
+    request_progress_refresh(study)  # the study page shows 0 of the target at once
     return study
 
 
@@ -326,43 +305,19 @@ def _import_spec(study: Study, spec: BundleSpec, criteria: list[dict], stored: l
     counters.start(study, work_items=len(items))
 
 
-def _clean_options(*, slug, owner, name, votes_per_pair, quota_per_annotator, assignment_timeout_s,
-                   completion_code, redirect_url, public_title="", screen_out_code="") -> dict:
-    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
-        raise StudyError(f"slug: {slug!r} must be 1-64 characters of A-Z a-z 0-9 - _")
+def _clean_identity(*, slug, owner) -> dict:
+    """The new study's slug (the ``Study.slug`` field's rule, and free) and owner (an existing user)."""
+    try:
+        if not isinstance(slug, str):
+            raise ValidationError("not a string")
+        Study._meta.get_field("slug").clean(slug, None)
+    except ValidationError:
+        raise StudyError(f"slug: {slug!r} must be 1-64 characters of A-Z a-z 0-9 - _") from None
     if Study.objects.filter(slug=slug).exists():
         raise StudyError(f"slug: a study named {slug!r} already exists")
     if owner is None or not getattr(owner, "pk", None):
         raise StudyError("owner: a study needs an existing user as owner")
-    name = (name or "").strip()
-    if len(name) > 200:
-        raise StudyError(f"name: at most 200 characters, got {len(name)}")
-    k = _int(votes_per_pair, "votes_per_pair", 1, 100)
-    quota = None if quota_per_annotator in (None, "") else _int(quota_per_annotator, "quota_per_annotator", 1, None)
-    timeout = _int(assignment_timeout_s, "assignment_timeout_s", 10, None)
-    public_title = (public_title or "").strip()
-    if len(public_title) > 200:
-        raise StudyError(f"public_title: at most 200 characters, got {len(public_title)}")
-    completion_code = _code(completion_code, "completion_code")
-    screen_out_code = _code(screen_out_code, "screen_out_code")
-    if screen_out_code and screen_out_code == completion_code:
-        raise StudyError("screen_out_code: must differ from the completion code")
-    redirect_url = (redirect_url or "").strip()
-    if redirect_url:
-        try:
-            URLValidator(schemes=["http", "https"])(redirect_url)
-        except ValidationError:
-            raise StudyError(f"redirect_url: {redirect_url!r} is not an http(s) URL") from None
-    return {"slug": slug, "owner": owner, "name": name, "votes_per_pair": k, "quota_per_annotator": quota,
-            "assignment_timeout_s": timeout, "completion_code": completion_code, "redirect_url": redirect_url,
-            "public_title": public_title, "screen_out_code": screen_out_code}
-
-
-def _code(value, name: str) -> str:
-    value = (value or "").strip()
-    if len(value) > 64:
-        raise StudyError(f"{name}: at most 64 characters, got {len(value)}")
-    return value
+    return {"slug": slug, "owner": owner}
 
 
 def _clean_criteria(criteria) -> list[dict]:
@@ -389,31 +344,6 @@ def _clean_criteria(criteria) -> list[dict]:
             raise StudyError(f"criteria[{i}].question: at most 300 characters, got {len(question)}")
         cleaned.append({"key": key, "question": question})
     return cleaned
-
-
-def _clean_quality_options(rate, min_votes, exclude_after) -> dict:
-    try:
-        rate_value = float(rate)
-    except (TypeError, ValueError):
-        raise StudyError(f"attention_check_rate: {rate!r} is not a number") from None
-    if isinstance(rate, bool) or not 0.0 <= rate_value <= 0.5:  # also refuses NaN
-        raise StudyError(f"attention_check_rate: must be between 0 and 0.5, got {rate!r}")
-    return {"attention_check_rate": rate_value,
-            "attention_min_votes_before_check": _int(min_votes, "attention_min_votes_before_check", 1, 1000),
-            "exclude_after_failed_checks": _int(exclude_after, "exclude_after_failed_checks", 0, 1000)}
-
-
-def _int(value, name: str, low: int, high: int | None) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise StudyError(f"{name}: {value!r} is not an integer") from None
-    if isinstance(value, bool) or number != value and not isinstance(value, str):
-        raise StudyError(f"{name}: {value!r} is not an integer")
-    if number < low or (high is not None and number > high):
-        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise StudyError(f"{name}: must be {limit}, got {number}")
-    return number
 
 
 def _can_change(study: Study, user) -> bool:

@@ -4,6 +4,7 @@ With ``--dry-run`` it only checks the bundle with the shared validator (:mod:`fo
 check ``python -m generation validate`` runs), prints ``ok`` or the error naming entry and field,
 and writes nothing. A refused bundle or option exits with status 2.
 """
+import argparse
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -11,10 +12,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studies.bundle import BundleError, load_bundle
 from studies.errors import StudyError
+from studies.options import OPTIONS, Option, clean_option
 from studies.services import create_study_from_bundle
 
 #: Exit status of a refused bundle or option (as ``python -m generation validate``).
 REFUSED = 2
+#: Flags not spelled as their option (``--votes-per-pair`` is ``votes_per_pair``): the names in use.
+FLAG_NAMES = {"allow_ties": "--no-ties", "quota_per_annotator": "--quota", "assignment_timeout_s": "--timeout",
+              "attention_min_votes_before_check": "--attention-min-votes", "consent_text": "--consent"}
+#: Options whose value may be ``@file`` (the text is read from the file).
+FROM_FILE = ("instructions", "consent_text")
 
 
 class Command(BaseCommand):
@@ -24,54 +31,24 @@ class Command(BaseCommand):
         parser.add_argument("bundle_dir", type=Path, help="directory holding manifest.json")
         parser.add_argument("--study", required=True, help="slug of the new study")
         parser.add_argument("--owner", help="username of the owning researcher (default: the only superuser)")
-        parser.add_argument("--name", default="", help="study name (default: the bundle's name)")
-        parser.add_argument("--votes-per-pair", type=int, default=3, help="k votes per (comparison, criterion)")
         parser.add_argument("--criteria", default="overall",
                             help="comma-separated criterion keys, e.g. overall,alignment,quality")
-        parser.add_argument("--no-ties", action="store_true", help="do not offer a tie button")
-        parser.add_argument("--quota", type=int, default=None, help="most votes per annotator")
-        parser.add_argument("--timeout", type=int, default=600, help="assignment timeout in seconds")
-        parser.add_argument("--instructions", default="", help="instructions text, or @file to read it")
-        parser.add_argument("--consent", default="", help="consent text, or @file to read it")
-        parser.add_argument("--public-title", default="",
-                            help="title annotators see (default: a neutral 'Image comparison study')")
-        parser.add_argument("--completion-code", default="")
-        parser.add_argument("--screen-out-code", default="",
-                            help="code for excluded annotators and joins that find nothing left")
-        parser.add_argument("--require-crowd-id", action="store_true",
-                            help="refuse annotators whose link carries no PROLIFIC_PID")
-        parser.add_argument("--gold-pairs", type=int, default=24,
-                            help="images that get a degraded copy for gold checks (0 = repeats only)")
-        parser.add_argument("--redirect-url", default="")
         parser.add_argument("--launch", action="store_true", help="make the study live at once")
         parser.add_argument("--dry-run", action="store_true",
                             help="only check the bundle: print ok or the error, write nothing")
-        parser.add_argument("--attention-check-rate", type=float, default=0.1,
-                            help="0-0.5: share of requests that get a repeated-pair attention check (0 = off)")
-        parser.add_argument("--attention-min-votes", type=int, default=3,
-                            help="regular votes an annotator gives before the first attention check")
-        parser.add_argument("--exclude-after-failed-checks", type=int, default=2,
-                            help="failed attention checks at which an annotator is excluded (0 = never)")
+        for name, option in OPTIONS.items():
+            _add_option_flag(parser, name, option)
 
     def handle(self, *args, **opts):
         if opts["dry_run"]:
             return self._check(opts["bundle_dir"], progress=opts["verbosity"] > 1)
         owner = _owner(opts["owner"])
+        options = {name: _text(opts[name]) if name in FROM_FILE else opts[name] for name in OPTIONS}
         try:
             study = create_study_from_bundle(
-                bundle_dir=opts["bundle_dir"], slug=opts["study"], owner=owner, name=opts["name"],
+                bundle_dir=opts["bundle_dir"], slug=opts["study"], owner=owner,
                 criteria=[c.strip() for c in opts["criteria"].split(",") if c.strip()],
-                votes_per_pair=opts["votes_per_pair"], allow_ties=not opts["no_ties"],
-                quota_per_annotator=opts["quota"], assignment_timeout_s=opts["timeout"],
-                instructions=_text(opts["instructions"]), consent_text=_text(opts["consent"]),
-                completion_code=opts["completion_code"], redirect_url=opts["redirect_url"],
-                launch=opts["launch"], progress=opts["verbosity"] > 0,
-                attention_check_rate=opts["attention_check_rate"],
-                attention_min_votes_before_check=opts["attention_min_votes"],
-                exclude_after_failed_checks=opts["exclude_after_failed_checks"],
-                public_title=opts["public_title"], screen_out_code=opts["screen_out_code"],
-                require_crowd_id=opts["require_crowd_id"], gold_pairs=opts["gold_pairs"],
-            )
+                launch=opts["launch"], progress=opts["verbosity"] > 0, **options)
         except (BundleError, StudyError) as exc:
             raise CommandError(f"bundle refused, nothing imported: {exc}", returncode=REFUSED) from None
         self.stdout.write(self.style.SUCCESS(
@@ -88,6 +65,36 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=REFUSED) from exc
         self.stdout.write(f"ok: {len(spec.systems)} systems, {len(spec.prompts)} prompts, {len(spec.images)} images, "
                           f"{len(spec.comparisons)} comparisons")
+
+
+def _add_option_flag(parser, name: str, option: Option) -> None:
+    """The flag of one study option: type, default, range and help from its ``Study`` field."""
+    flag = FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+    if option.kind is bool:  # a switch that turns the default over
+        words = "turn off" if option.default else "turn on"
+        parser.add_argument(flag, dest=name, action="store_false" if option.default else "store_true",
+                            help=f"{words}: {option.help}")
+        return
+    notes = [words for words in (option.range_words(),) if words]
+    if option.default not in (None, ""):
+        notes.append(f"default {option.default}")
+    if name in FROM_FILE:
+        notes.append("or @file to read it")
+    help_text = option.help + (f" ({'; '.join(notes)})" if notes else "")
+    parser.add_argument(flag, dest=name, default=option.default, type=_option_type(name), help=help_text)
+
+
+def _option_type(name: str):
+    """argparse's ``type`` for option ``name``: the check the service runs (so a bad value names the field)."""
+    def convert(raw: str):
+        if name in FROM_FILE:
+            return raw
+        try:
+            return clean_option(name, raw)
+        except StudyError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    convert.__name__ = name
+    return convert
 
 
 def _owner(username):
