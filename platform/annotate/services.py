@@ -26,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from studies import counters
+from studies.lifecycle import VOTING_STATUSES
 from studies.models import STUDY_BULK_FIELDS, Study, WorkItem
 
 from . import assignment as assigning
@@ -54,8 +55,6 @@ CLOCK_SLACK_MS = 1000
 #: Open tasks one annotator (all their sessions together) may hold: the one shown and the preloaded
 #: one. A script that claims without voting holds at most this many slots per annotator.
 MAX_OPEN_TASKS = 2
-# Votes are still taken on a paused study (the work was already handed out).
-VOTING_STATUSES = (Study.Status.LIVE, Study.Status.PAUSED)
 
 
 def _check_crowd_id(name: str, value) -> str:

@@ -4,19 +4,21 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
 
+from studies.lifecycle import next_statuses
 from studies.models import Study
 
 PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 
-# status -> the buttons offered: (target status, label, css class, confirmation question or "")
-LIFECYCLE_ACTIONS: dict[str, list[tuple[str, str, str, str]]] = {
-    Study.Status.DRAFT: [("live", "Launch", "primary", ""),
-                         ("closed", "Close", "danger", "Close this study for good?")],
-    Study.Status.LIVE: [("paused", "Pause", "", ""),
-                        ("closed", "Close", "danger", "Close this study for good? Annotators get no more work.")],
-    Study.Status.PAUSED: [("live", "Resume", "primary", ""),
-                          ("closed", "Close", "danger", "Close this study for good?")],
-    Study.Status.CLOSED: [],
+CLOSE_FOR_GOOD = "Close this study for good?"
+#: How the dashboard shows each move of ``studies.lifecycle.TRANSITIONS``:
+#: (current, target) -> (label, css class, confirmation question or "").
+BUTTONS: dict[tuple[str, str], tuple[str, str, str]] = {
+    (Study.Status.DRAFT, Study.Status.LIVE): ("Launch", "primary", ""),
+    (Study.Status.LIVE, Study.Status.PAUSED): ("Pause", "", ""),
+    (Study.Status.PAUSED, Study.Status.LIVE): ("Resume", "primary", ""),
+    (Study.Status.DRAFT, Study.Status.CLOSED): ("Close", "danger", CLOSE_FOR_GOOD),
+    (Study.Status.LIVE, Study.Status.CLOSED): ("Close", "danger", f"{CLOSE_FOR_GOOD} Annotators get no more work."),
+    (Study.Status.PAUSED, Study.Status.CLOSED): ("Close", "danger", CLOSE_FOR_GOOD),
 }
 
 
@@ -36,8 +38,9 @@ def annotator_links(request: HttpRequest, study: Study) -> dict[str, str]:
 
 
 def lifecycle_actions(study: Study) -> list[dict[str, str]]:
-    """The lifecycle buttons for the study's current status."""
-    return [
-        {"status": target, "label": label, "css": css, "confirm": confirm}
-        for target, label, css, confirm in LIFECYCLE_ACTIONS.get(study.status, [])
-    ]
+    """The lifecycle buttons for the study's current status: one per move the state machine allows."""
+    actions = []
+    for target in next_statuses(study.status):
+        label, css, confirm = BUTTONS[(study.status, target)]
+        actions.append({"status": target, "label": label, "css": css, "confirm": confirm})
+    return actions

@@ -1,6 +1,7 @@
 """What the researcher API shows of a study."""
 from rest_framework import serializers
 
+from .lifecycle import next_statuses
 from .models import Study
 
 
@@ -19,15 +20,20 @@ class StudyDetailSerializer(StudyListSerializer):
     systems = serializers.SerializerMethodField()
     members = serializers.SerializerMethodField()
     attention_checks = serializers.SerializerMethodField()
+    next_statuses = serializers.SerializerMethodField()
 
     class Meta(StudyListSerializer.Meta):
         fields = StudyListSerializer.Meta.fields + [
             "allow_ties", "quota_per_annotator", "assignment_timeout_s", "instructions", "consent_text",
             "completion_code", "redirect_url", "criteria", "systems", "members", "progress", "progress_updated_at",
             "attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks",
-            "attention_checks",
+            "attention_checks", "next_statuses",
         ]
         read_only_fields = fields
+
+    def get_next_statuses(self, study):
+        """The statuses ``POST .../status`` may move the study to now (``studies.lifecycle``)."""
+        return list(next_statuses(study.status))
 
     def get_criteria(self, study):
         return [{"key": c.key, "question": c.question} for c in study.criteria.all()]

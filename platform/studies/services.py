@@ -18,6 +18,7 @@ from formats.ids import ID_RULE, is_id
 from . import counters
 from .bundle import BundleError, BundleSpec, load_bundle
 from .errors import MembershipError, StudyError, StudyStateError
+from .lifecycle import check_transition
 from .media import CopiedFiles
 from .models import (Comparison, Criterion, Image, Prompt, Study, System, WorkItem, image_upload_path,
                      original_upload_path)
@@ -33,14 +34,6 @@ DEFAULT_QUESTIONS = {
     "overall": "Which image do you prefer overall?",
     "alignment": "Which image matches the text better?",
     "quality": "Which image has the higher visual quality (ignoring the text)?",
-}
-
-#: status -> the statuses it may move to.
-TRANSITIONS = {
-    Study.Status.DRAFT: {Study.Status.LIVE, Study.Status.CLOSED},
-    Study.Status.LIVE: {Study.Status.PAUSED, Study.Status.CLOSED},
-    Study.Status.PAUSED: {Study.Status.LIVE, Study.Status.CLOSED},
-    Study.Status.CLOSED: set(),
 }
 
 def create_study_from_bundle(*, bundle_dir, slug: str, owner, criteria=None, launch: bool = False,
@@ -152,7 +145,7 @@ def create_study_from_zip(*, upload, slug: str, owner, **options) -> Study:
 
 @transaction.atomic
 def set_status(*, study: Study, status: str, by) -> Study:
-    """Move a study through draft -> live <-> paused -> closed.
+    """Move a study through draft -> live <-> paused -> closed (the moves of :mod:`studies.lifecycle`).
 
     Parameters
     ----------
@@ -172,12 +165,8 @@ def set_status(*, study: Study, status: str, by) -> Study:
     """
     if by is not None and not _can_change(study, by):
         raise PermissionDenied(f"{by} may not change study {study.slug!r}")
-    if status not in Study.Status.values:
-        raise StudyStateError(f"unknown status {status!r}; choose one of {', '.join(Study.Status.values)}")
     locked = Study.objects.select_for_update().get(pk=study.pk)
-    if status not in TRANSITIONS[Study.Status(locked.status)]:
-        allowed = ", ".join(sorted(TRANSITIONS[Study.Status(locked.status)])) or "nothing (closed is final)"
-        raise StudyStateError(f"study {locked.slug!r} is {locked.status}; it can move to {allowed}, not {status}")
+    check_transition(slug=locked.slug, current=locked.status, target=status)
     locked.status = status
     fields = ["status"]
     if status == Study.Status.LIVE and locked.launched_at is None:
