@@ -1,11 +1,12 @@
-"""Django admin for annotators, sessions, assignments and votes."""
+"""Django admin for annotators, sessions, assignments and votes (scoped to the staff member's studies)."""
 from django.contrib import admin
+from studies.admin import ScopedToStudiesMixin
 
 from .models import Annotator, AnnotatorSession, Assignment, Vote
 
 
 @admin.register(Annotator)
-class AnnotatorAdmin(admin.ModelAdmin):
+class AnnotatorAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
     list_display = ("pseudonym", "study", "external_id", "excluded", "checks_passed", "checks_failed",
                     "extra_sessions", "created_at", "last_seen_at")
     list_filter = ("study", "excluded")
@@ -15,7 +16,8 @@ class AnnotatorAdmin(admin.ModelAdmin):
 
 
 @admin.register(AnnotatorSession)
-class AnnotatorSessionAdmin(admin.ModelAdmin):
+class AnnotatorSessionAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
+    study_lookup = "annotator__study__in"
     list_display = ("id", "annotator", "created_at", "user_agent")
     list_select_related = ("annotator",)
     readonly_fields = ("annotator", "token_sha256", "user_agent", "created_at")
@@ -23,7 +25,8 @@ class AnnotatorSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
+    study_lookup = "work_item__study__in"
     list_display = ("public_id", "annotator", "work_item", "status", "attention_check", "issued_at", "expires_at")
     list_filter = ("status", "attention_check", "work_item__study")
     list_select_related = ("annotator", "work_item")
@@ -33,7 +36,7 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Vote)
-class VoteAdmin(admin.ModelAdmin):
+class VoteAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
     list_display = ("public_id", "study", "annotator", "criterion", "choice", "winner", "response_ms",
                     "attention_check", "check_passed", "created_at")
     list_filter = ("study", "choice", "attention_check")

@@ -1,4 +1,14 @@
-"""Who may see and change which study: the owner, the members, and superusers."""
+"""Who may do what with a study, declared once; every view, API, service and the admin asks here.
+
+- The study's researchers (its owner, its members, and superusers) see it and run it: its pages and
+  the researcher API, lifecycle moves, exports, reports, the study's question (:func:`can_access`,
+  :func:`studies_for_user`, :func:`get_study_for_user`). Anyone else gets a 404, as for a study that
+  does not exist.
+- Only the owner (or a superuser) adds and removes members (:func:`can_manage_members`).
+- Annotators are not users: they reach a study through its annotator API (``annotate``), never here.
+
+The rule is written once, as the queryset of :func:`studies_for_user`; the checks on one study use it.
+"""
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
@@ -6,7 +16,7 @@ from django.http import Http404
 
 from .models import Study
 
-__all__ = ["can_access", "get_study_for_user", "studies_for_user"]
+__all__ = ["can_access", "can_manage_members", "get_study_for_user", "is_owner", "studies_for_user"]
 
 
 def studies_for_user(user) -> QuerySet:
@@ -36,3 +46,13 @@ def get_study_for_user(user, slug: str) -> Study:
 def can_access(user, study: Study) -> bool:
     """True if ``user`` owns ``study``, is a member, or is a superuser."""
     return studies_for_user(user).filter(pk=study.pk).exists()
+
+
+def is_owner(user, study: Study) -> bool:
+    """True if ``user`` is the study's owner (a superuser is not, unless they own it)."""
+    return user is not None and study.owner_id == getattr(user, "pk", None)
+
+
+def can_manage_members(user, study: Study) -> bool:
+    """True if ``user`` may add and remove the study's members: its owner or a superuser."""
+    return bool(getattr(user, "is_superuser", False)) or is_owner(user, study)

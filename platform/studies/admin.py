@@ -7,15 +7,13 @@ from .models import Comparison, Criterion, Image, Prompt, Study, System, WorkIte
 
 
 class ScopedToStudiesMixin:
-    """Staff who are not superusers see only rows of studies they own or were added to."""
+    """Staff see only rows of the studies they are researchers of (``studies.access``: every study for
+    a superuser). ``study_lookup`` is the path from the row to its study, ending in ``__in``."""
 
     study_lookup = "study__in"
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{self.study_lookup: studies_for_user(request.user)})
+        return super().get_queryset(request).filter(**{self.study_lookup: studies_for_user(request.user)})
 
 
 class CriterionInline(admin.TabularInline):

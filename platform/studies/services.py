@@ -16,6 +16,7 @@ from django.utils import timezone
 from formats.ids import ID_RULE, is_id
 
 from . import counters
+from .access import can_access, can_manage_members
 from .bundle import BundleError, BundleSpec, load_bundle
 from .errors import MembershipError, StudyError, StudyStateError
 from .lifecycle import check_transition
@@ -163,7 +164,7 @@ def set_status(*, study: Study, status: str, by) -> Study:
     PermissionDenied
         ``by`` may not change this study.
     """
-    if by is not None and not _can_change(study, by):
+    if by is not None and not can_access(by, study):
         raise PermissionDenied(f"{by} may not change study {study.slug!r}")
     locked = Study.objects.select_for_update().get(pk=study.pk)
     check_transition(slug=locked.slug, current=locked.status, target=status)
@@ -335,13 +336,8 @@ def _clean_criteria(criteria) -> list[dict]:
     return cleaned
 
 
-def _can_change(study: Study, user) -> bool:
-    return bool(getattr(user, "is_superuser", False) or study.owner_id == user.pk
-                or study.members.filter(pk=user.pk).exists())
-
-
 def _check_owner(study: Study, by) -> None:
-    if by is None or not (getattr(by, "is_superuser", False) or study.owner_id == by.pk):
+    if by is None or not can_manage_members(by, study):
         raise PermissionDenied(f"only the owner of {study.slug!r} manages its members")
 
 

@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotate.attention import check_summary
-from studies.access import get_study_for_user
+from studies.access import can_manage_members, get_study_for_user
 from studies.export import EXPORT_FORMATS
 
 from ..pages import annotator_links, lifecycle_actions, optional_template
@@ -30,7 +30,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "actions": lifecycle_actions(study),
         "export_formats": list(EXPORT_FORMATS),
         "members": study.members.order_by("username"),
-        "is_owner": study.owner_id == request.user.pk or request.user.is_superuser,
+        "can_manage_members": can_manage_members(request.user, study),
         "checks": check_summary(study),
         "panel_template": optional_template("results/_panel.html"),
     }

@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from studies.access import studies_for_user
+from studies.access import is_owner, studies_for_user
 
 from ..progress_display import progress_summary
 
@@ -15,5 +15,5 @@ def study_list(request: HttpRequest) -> HttpResponse:
     """The studies the researcher owns or is a member of, newest first."""
     studies = studies_for_user(request.user).select_related("owner")
     rows = [{"study": study, "progress": progress_summary(study.progress),
-             "is_owner": study.owner_id == request.user.pk} for study in studies]
+             "is_owner": is_owner(request.user, study)} for study in studies]
     return render(request, "dashboard/study_list.html", {"rows": rows})
