@@ -242,24 +242,48 @@ def next_task(*, annotator: Annotator, exclude: Iterable = (), fresh: bool = Fal
     study = annotator.study
     if not study.is_live:
         raise StudyNotLive(f"study {study.slug!r} is {study.status}, not live")
-    exclude = list(exclude)
-    if len(exclude) > MAX_EXCLUDE:
-        raise InvalidInput(f"exclude lists {len(exclude)} assignments; the limit is {MAX_EXCLUDE}")
-    excluded = {u for u in map(_parse_uuid, exclude) if u is not None}
+    excluded = _excluded_ids(exclude)
     now = timezone.now()
     open_ones, overdue = assigning.open_and_overdue(annotator, now=now)
     waiting = next((a for a in open_ones if a.public_id not in excluded), None)
     if waiting is not None:
         return Task(waiting, _shown(waiting), _progress(annotator, open_ones))
+    if not _may_take_new_work(annotator, open_ones):
+        return None
+    return _new_task(annotator, open_ones, overdue, now=now)
+
+
+def _excluded_ids(exclude: Iterable) -> set[uuid.UUID]:
+    """The assignment ids a page lists in ``exclude`` (at most :data:`MAX_EXCLUDE`; unparsable ones dropped)."""
+    exclude = list(exclude)
+    if len(exclude) > MAX_EXCLUDE:
+        raise InvalidInput(f"exclude lists {len(exclude)} assignments; the limit is {MAX_EXCLUDE}")
+    return {u for u in map(_parse_uuid, exclude) if u is not None}
+
+
+def _may_take_new_work(annotator: Annotator, open_ones: list[Assignment]) -> bool:
+    """False when the annotator is excluded or their quota is used up (by votes and open tasks).
+
+    Raises
+    ------
+    TooManyOpenTasks
+        They hold :data:`MAX_OPEN_TASKS` open tasks already.
+    """
     if annotator.excluded:
-        return None
-    quota = study.quota_per_annotator
+        return False
+    quota = annotator.study.quota_per_annotator
     if quota is not None and annotator.regular_votes + sum(not a.attention_check for a in open_ones) >= quota:
-        return None
+        return False
     if len(open_ones) >= MAX_OPEN_TASKS:
         raise TooManyOpenTasks(f"{len(open_ones)} tasks are open already (the one shown and the one preloaded); "
                                "vote on one of them first")
-    if attention.check_due(annotator=annotator, open_ones=open_ones) and attention.draws_check(study):
+    return True
+
+
+def _new_task(annotator: Annotator, open_ones: list[Assignment], overdue, *, now) -> Task | None:
+    """An attention check when one is due and drawn (see :mod:`annotate.attention`), else a newly claimed
+    regular task; None when nothing is left to claim."""
+    if attention.check_due(annotator=annotator, open_ones=open_ones) and attention.draws_check(annotator.study):
         if not assigning.has_claimable(annotator):
             return None  # checks go between regular tasks, never after the last one
         check = attention.issue_check(annotator=annotator, now=now)
