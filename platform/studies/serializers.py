@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from .lifecycle import next_statuses
 from .models import Study
+from .options import OPTIONS
 
 
 class StudyListSerializer(serializers.ModelSerializer):
@@ -23,11 +24,10 @@ class StudyDetailSerializer(StudyListSerializer):
     next_statuses = serializers.SerializerMethodField()
 
     class Meta(StudyListSerializer.Meta):
+        # Every study option (studies.options), then what the study has and how far it is.
         fields = StudyListSerializer.Meta.fields + [
-            "allow_ties", "quota_per_annotator", "assignment_timeout_s", "instructions", "consent_text",
-            "completion_code", "redirect_url", "criteria", "systems", "members", "progress", "progress_updated_at",
-            "attention_check_rate", "attention_min_votes_before_check", "exclude_after_failed_checks",
-            "attention_checks", "next_statuses",
+            name for name in OPTIONS if name not in StudyListSerializer.Meta.fields] + [
+            "criteria", "systems", "members", "progress", "progress_updated_at", "attention_checks", "next_statuses",
         ]
         read_only_fields = fields
 
