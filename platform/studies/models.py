@@ -3,6 +3,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 
@@ -106,6 +107,11 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        """Rules across options (``full_clean`` runs it; so does ``studies.options.clean_options``)."""
+        if self.screen_out_code and self.screen_out_code == self.completion_code:
+            raise ValidationError({"screen_out_code": "must differ from the completion code"})
 
     @property
     def is_live(self) -> bool:

@@ -126,14 +126,17 @@ def clean_options(values: dict) -> dict:
     TypeError
         ``values`` names something that is not an option (as a bad keyword argument would).
     StudyError
-        A value is refused, or the screen-out code repeats the completion code.
+        A value is refused, or a rule across options (``Study.clean``) is broken.
     """
     unknown = sorted(set(values) - set(OPTIONS))
     if unknown:
         raise TypeError(f"unknown study option(s): {', '.join(unknown)}; options are {', '.join(OPTIONS)}")
     cleaned = {name: clean_option(name, values.get(name, option.default)) for name, option in OPTIONS.items()}
-    if cleaned["screen_out_code"] and cleaned["screen_out_code"] == cleaned["completion_code"]:
-        raise StudyError("screen_out_code: must differ from the completion code")
+    try:
+        Study(**cleaned).clean()  # the rules across options
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise StudyError(f"{field}: {' '.join(messages)}") from None
     return cleaned
 
 
@@ -154,6 +157,8 @@ def option_formfield(name: str, **overrides):
 # -- checks per kind ------------------------------------------------------------------------------
 
 def _text(option: Option, value) -> str:
+    if value is not None and not isinstance(value, str):
+        raise StudyError(f"{option.name}: {value!r} is not text")
     if option.field.get_internal_type() == "TextField":
         return value or ""
     text = (value or "").strip()

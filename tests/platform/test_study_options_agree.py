@@ -80,3 +80,17 @@ def test_form_command_and_service_start_from_the_same_defaults(tmp_path, owner):
         if name not in ("gold_pairs", "name"):  # gold_pairs: asked 0 here; name: the bundle's
             assert getattr(study, name) in (expected, "" if expected is None else expected), name
     assert (study.votes_per_pair, study.assignment_timeout_s, study.attention_check_rate) == (3, 600, 0.1)
+
+
+def test_the_screen_out_code_must_differ_from_the_completion_code_in_service_and_model(tmp_path, owner):
+    codes = {"completion_code": "C0DE", "screen_out_code": "C0DE"}
+    with pytest.raises(StudyError, match="^screen_out_code: must differ from the completion code"):
+        create_study_from_bundle(bundle_dir=write_bundle(tmp_path / "b"), slug="s1", owner=owner, **codes)
+    with pytest.raises(ValidationError) as refused:
+        Study(slug="s4", name="s4", owner=owner, **codes).full_clean()
+    assert "screen_out_code" in refused.value.message_dict
+
+
+def test_an_option_that_is_not_a_study_field_is_refused(tmp_path, owner):
+    with pytest.raises(TypeError, match="votes_per_item"):
+        create_study_from_bundle(bundle_dir=write_bundle(tmp_path / "b"), slug="s1", owner=owner, votes_per_item=3)
