@@ -83,3 +83,20 @@ def test_staff_see_in_the_annotate_admin_only_their_studies_votes(imported_study
         assert listing.status_code == 200 and listing.context["cl"].result_count == 1, model
     annotators = client.get("/admin/annotate/annotator/").content.decode()
     assert "P-theirs" in annotators and "P-mine" not in annotators
+
+
+def test_staff_see_in_the_results_admin_only_their_studies_reports(imported_study, tmp_path, collaborator):
+    from results.services import ensure_report
+
+    other = create_study_from_bundle(bundle_dir=write_bundle(tmp_path / "o", n_prompts=1), slug="their-study",
+                                     owner=collaborator)
+    for study in (imported_study, other):
+        ensure_report(study)
+    collaborator.is_staff = True
+    collaborator.save()
+    collaborator.user_permissions.set(Permission.objects.filter(codename="view_studyreport"))
+    client = Client()
+    client.force_login(collaborator)
+    listing = client.get("/admin/results/studyreport/")
+    assert listing.status_code == 200 and listing.context["cl"].result_count == 1
+    assert "their-study" in listing.content.decode() and "demo-study" not in listing.content.decode()
