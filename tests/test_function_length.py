@@ -23,8 +23,6 @@ ALLOWED = {
     "generation/reference/results.py::run",
     "generation/reference/train.py::train_lcd",
     "generation/reference/train_diffusion.py::train_unet",
-    "platform/annotate/services.py::next_task",
-    "platform/studies/services.py::create_study_from_bundle",
 }
 
 
