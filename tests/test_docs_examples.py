@@ -310,7 +310,7 @@ def test_formats_md_section_4_quotes_the_transcript_verbatim():
 
 def _codes_the_api_sends() -> set[tuple[int, str]]:
     """(status, code) of every refusal the annotator API can answer with, read from the code."""
-    from annotate import api, errors
+    from annotate import errors
     from qsched_platform import api_errors, middleware
     from rest_framework import exceptions
 
@@ -319,7 +319,7 @@ def _codes_the_api_sends() -> set[tuple[int, str]]:
             yield sub
             yield from subclasses(sub)
 
-    assert api._Unauthorized in set(subclasses(errors.AnnotateError))  # 401, defined beside the views
+    assert errors.NotAuthenticated in set(subclasses(errors.AnnotateError))  # 401: no or unknown token
     sent = {(cls.status, cls.code) for cls in subclasses(errors.AnnotateError)}
     sent.add((api_errors._TooLarge.status_code, api_errors._TooLarge.default_code))
     busy = middleware.busy_response("x")

@@ -2,9 +2,9 @@
 
 Authentication is the session's ``Authorization: Bearer <token>`` header (no
 cookies, hence no CSRF), for images too (``annotate.image_links``). Abuse limits
-(``annotate.throttles``) apply to every call here except images.
+(``annotate.throttles``) apply to every call here except images. Refusals are raised
+(``annotate.errors``) and answered by ``qsched_platform.api_errors``, never built here.
 """
-import functools
 import mimetypes
 
 from django.core.files.storage import default_storage
@@ -18,41 +18,27 @@ from qsched_platform.file_responses import send_file
 from studies.models import STUDY_BULK_FIELDS, Study
 
 from . import services
-from .errors import AnnotateError, StudyNotFound
+from .errors import NotAuthenticated, StudyNotFound
 from .image_links import IMAGE_CACHE_CONTROL, fresh_image_bytes, image_for_request, image_link_path
 from .throttles import CALL_THROTTLES, SESSION_THROTTLES
 from .tokens import annotator_for_token, bearer_token
 
 
 def annotator_api(methods, throttles=CALL_THROTTLES):
-    """DRF view without cookie auth, with abuse limits; ``AnnotateError`` becomes a JSON refusal with its status."""
+    """DRF view without cookie auth, with abuse limits (an ``AnnotateError`` raised is answered by the handler)."""
     def wrap(view):
-        @api_view(methods)
-        @authentication_classes([])
-        @permission_classes([AllowAny])
-        @throttle_classes(throttles)
-        @functools.wraps(view)
-        def inner(request, *args, **kwargs):
-            try:
-                return view(request, *args, **kwargs)
-            except AnnotateError as exc:
-                retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-                return Response({"detail": str(exc), "code": exc.code, **exc.extra}, status=exc.status,
-                                headers=retry)
-        return inner
+        for decorate in (throttle_classes(throttles), permission_classes([AllowAny]), authentication_classes([]),
+                         api_view(methods)):
+            view = decorate(view)
+        return view
     return wrap
-
-
-class _Unauthorized(AnnotateError):
-    status = 401
-    code = "not_authenticated"
 
 
 def _annotator(request):
     annotator = annotator_for_token(bearer_token(request.headers.get("Authorization", "")))
     if annotator is None:
-        raise _Unauthorized("send the header 'Authorization: Bearer <token>' with the token from "
-                            "POST /api/studies/<slug>/sessions")
+        raise NotAuthenticated("send the header 'Authorization: Bearer <token>' with the token from "
+                               "POST /api/studies/<slug>/sessions")
     return annotator
 
 

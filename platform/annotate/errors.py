@@ -1,4 +1,8 @@
-"""Refusals of the annotator services, each with the HTTP status the API answers with."""
+"""Refusals of the annotator services, each with the HTTP status and the stable ``code`` the API answers with.
+
+``qsched_platform.api_errors`` turns one into ``{"detail": <message>, "code": <code>, **extra}``;
+the codes are listed in docs/formats.md ("Refusals") and the voting page (vote.js) switches on them.
+"""
 
 
 class AnnotateError(Exception):
@@ -17,6 +21,13 @@ class AnnotateError(Exception):
 class InvalidInput(AnnotateError):
     status = 400
     code = "invalid"
+
+
+class NotAuthenticated(AnnotateError):
+    """No ``Authorization: Bearer`` header, or a token of no session."""
+
+    status = 401
+    code = "not_authenticated"
 
 
 class StudyNotLive(AnnotateError):

@@ -2,9 +2,16 @@
 
 Rules
 -----
+- Views never build an error body: they raise, and :func:`exception_handler` answers.
 - DRF's own refusals (parse errors, 401/403/404/405, throttling 429 with ``Retry-After``)
   keep their status and gain a ``code`` (``parse_error``, ``throttled``, ...); field-level
   validation errors keep DRF's ``{field: [messages]}`` shape.
+- A bad query parameter or body value is :class:`BadRequest` (400, ``invalid`` unless another
+  code is given, e.g. ``required``).
+- The apps' own refusals are answered by class (:func:`app_refusal`): an ``AnnotateError``
+  with its ``status``, ``code`` and extra fields (``annotate.errors``); a ``StudyError`` 400
+  with its ``code`` (``studies.errors``); a ``QuestionError`` 400 ``invalid_question`` and a
+  ``BundleError`` 400 ``invalid_bundle``, each naming the field (and entry) at fault.
 - A JSON body nested too deeply for the parser is a 400 ``parse_error``, not a 500.
 - A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` sent to ``/api/`` is a JSON 413 ``too_large``
   (:class:`BodyLimitMiddleware`), before any view reads it.
@@ -15,8 +22,9 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from rest_framework import exceptions, parsers
+from rest_framework.response import Response
 
-__all__ = ["BodyLimitMiddleware", "JSONParser", "error_response", "exception_handler"]
+__all__ = ["BadRequest", "BodyLimitMiddleware", "JSONParser", "app_refusal", "error_response", "exception_handler"]
 
 
 def error_response(status: int, detail: str, code: str, *, retry_after: int | None = None) -> JsonResponse:
@@ -45,10 +53,46 @@ class _TooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
-def exception_handler(exc, context):
-    """DRF's handler, then ``code`` added beside ``detail``."""
-    from rest_framework.views import exception_handler as drf_exception_handler  # imports this module's parser
+class BadRequest(exceptions.APIException):
+    """A request parameter or body value that is wrong: ``raise BadRequest("why", code="required")``."""
 
+    status_code = 400
+    default_detail = "the request is invalid"
+    default_code = "invalid"
+
+
+def app_refusal(exc: Exception) -> tuple[int, dict, int | None] | None:
+    """``(status, body, retry_after)`` for one of the apps' own refusals, or None for anything else.
+
+    Imported here, not at the top: Django reads this module (settings, middleware) before the apps.
+    """
+    from annotate.errors import AnnotateError
+    from formats.bundle import BundleError
+    from results.questions import QuestionError
+    from studies.errors import StudyError
+
+    if isinstance(exc, AnnotateError):
+        return exc.status, {"detail": str(exc), "code": exc.code, **exc.extra}, exc.retry_after
+    if isinstance(exc, StudyError):
+        return 400, {"detail": str(exc), "code": exc.code}, None
+    if isinstance(exc, QuestionError):
+        return 400, {"detail": str(exc), "code": "invalid_question", "field": exc.field}, None
+    if isinstance(exc, BundleError):
+        return 400, {"detail": str(exc), "code": "invalid_bundle", "entry": exc.entry, "field": exc.field}, None
+    return None
+
+
+def exception_handler(exc, context):
+    """The apps' own refusals (:func:`app_refusal`); else DRF's handler, with ``code`` added beside ``detail``."""
+    from rest_framework.views import exception_handler as drf_exception_handler  # imports this module's parser
+    from rest_framework.views import set_rollback
+
+    refusal = app_refusal(exc)
+    if refusal is not None:
+        status, body, retry_after = refusal
+        set_rollback()  # as DRF does for its own refusals: nothing a refused request wrote is kept
+        return Response(body, status=status,
+                        headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
     if isinstance(exc, RequestDataTooBig):
         exc = _TooLarge()
     response = drf_exception_handler(exc, context)

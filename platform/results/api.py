@@ -6,6 +6,8 @@ from rest_framework import status as http
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+
+from qsched_platform.api_errors import BadRequest
 from studies.access import get_study_for_user
 
 from .services import ensure_report
@@ -68,10 +70,9 @@ def power(request):
         try:
             params[name] = cast(raw)
         except ValueError:
-            return Response({"error": f"{name} must be a number, got {raw!r}"}, status=http.HTTP_400_BAD_REQUEST)
+            raise BadRequest(f"{name} must be a number, got {raw!r}") from None
     if "win_rate" not in params:
-        return Response({"error": "win_rate is required (the win rate to detect, e.g. 0.55)"},
-                        status=http.HTTP_400_BAD_REQUEST)
+        raise BadRequest("win_rate is required (the win rate to detect, e.g. 0.55)", code="required")
     source = "given" if "design_effect" in params else "default (independent votes)"
     slug = request.query_params.get("study")
     if slug and "design_effect" not in params:
@@ -79,12 +80,11 @@ def power(request):
         params["design_effect"], source = _estimated_design_effect(study)
     test = request.query_params.get("test", "superiority")
     if test not in TESTS:
-        return Response({"error": f"test must be one of {', '.join(TESTS)}, got {test!r}"},
-                        status=http.HTTP_400_BAD_REQUEST)
+        raise BadRequest(f"test must be one of {', '.join(TESTS)}, got {test!r}")
     try:
         n = votes_needed(test=test, **params)
-    except ValueError as exc:
-        return Response({"error": str(exc)}, status=http.HTTP_400_BAD_REQUEST)
+    except ValueError as exc:  # a rate or level out of its range, in the calculator's words
+        raise BadRequest(str(exc)) from None
     return Response({"votes_needed_per_pair": n, "test": test, **params, "design_effect_source": source})
 
 

@@ -1,15 +1,20 @@
-"""Researcher REST API (session auth): list, detail, lifecycle, votes download."""
+"""Researcher REST API (session auth): list, detail, lifecycle, votes download.
+
+Refusals are raised, never built here: ``qsched_platform.api_errors`` answers them as
+``{"detail", "code"}`` (a ``StudyError`` 400 with its code, e.g. ``invalid_transition``).
+"""
 from __future__ import annotations
 
-from rest_framework import status as http
 from rest_framework.decorators import api_view, content_negotiation_class, permission_classes
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from qsched_platform.api_errors import BadRequest
+
 from .access import get_study_for_user, studies_for_user
-from .errors import StudyError
-from .export import EXPORT_FORMATS, votes_response
+from .export import votes_response
+from .models import Study
 from .serializers import StatusSerializer, StudyDetailSerializer, StudyListSerializer
 from .services import set_status
 
@@ -41,12 +46,8 @@ def study_status(request, slug: str):
     study = get_study_for_user(request.user, slug)
     serializer = StatusSerializer(data=request.data)
     if not serializer.is_valid():
-        return Response({"error": "status must be one of draft, live, paused, closed",
-                         "fields": serializer.errors}, status=http.HTTP_400_BAD_REQUEST)
-    try:
-        set_status(study=study, status=serializer.validated_data["status"], by=request.user)
-    except StudyError as exc:
-        return Response({"error": str(exc)}, status=http.HTTP_400_BAD_REQUEST)
+        raise BadRequest(f"status must be one of {', '.join(Study.Status.values)}")
+    set_status(study=study, status=serializer.validated_data["status"], by=request.user)
     return Response({"slug": study.slug, "status": study.status})
 
 
@@ -55,9 +56,6 @@ def study_status(request, slug: str):
 @content_negotiation_class(JSONOnlyNegotiation)
 def study_votes(request, slug: str):
     study = get_study_for_user(request.user, slug)
-    fmt = request.query_params.get("format", "csv")
-    if fmt not in EXPORT_FORMATS:
-        return Response({"error": f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}"},
-                        status=http.HTTP_400_BAD_REQUEST)
+    fmt = request.query_params.get("format", "csv")  # an unknown one: votes_response raises StudyError
     reveal = request.query_params.get("reveal_external_ids", "") in ("1", "true", "yes")
     return votes_response(study, fmt, reveal_external_ids=reveal)

@@ -55,11 +55,13 @@ def test_a_member_launches_and_pauses_the_study(imported_study, collaborator, cl
     assert Study.objects.get(pk=imported_study.pk).status == "paused"
 
 
-@pytest.mark.parametrize("body, words", [({"status": "draft"}, "is draft"), ({"status": "bogus"}, "must be one of"),
-                                         ({}, "must be one of")])
-def test_bad_transitions_get_400_with_a_message(imported_study, owner, client_for, body, words):
+@pytest.mark.parametrize("body, words, code", [({"status": "draft"}, "is draft", "invalid_transition"),
+                                               ({"status": "bogus"}, "must be one of", "invalid"),
+                                               ({}, "must be one of", "invalid")])
+def test_bad_transitions_get_400_with_a_message(imported_study, owner, client_for, body, words, code):
     response = client_for(owner).post("/api/studies/demo-study/status", body, content_type="application/json")
-    assert response.status_code == 400 and words in response.json()["error"]
+    assert response.status_code == 400 and words in response.json()["detail"]
+    assert response.json()["code"] == code
 
 
 def test_status_changes_need_a_csrf_token(imported_study, owner, client_for):

@@ -57,13 +57,15 @@ def test_the_power_endpoint_matches_the_calculator(client, owner):
     assert data["votes_needed_per_pair"] == votes_needed(0.5, test="non-inferiority", margin=0.05)
 
 
-@pytest.mark.parametrize("params,msg", [({}, "win_rate is required"), ({"win_rate": "abc"}, "must be a number"),
-                                        ({"win_rate": "0.55", "test": "x"}, "test must be one of"),
-                                        ({"win_rate": "1.5"}, "between 0 and 1")])
-def test_the_power_endpoint_explains_bad_input(client, owner, params, msg):
+@pytest.mark.parametrize("params,msg,code", [({}, "win_rate is required", "required"),
+                                             ({"win_rate": "abc"}, "must be a number", "invalid"),
+                                             ({"win_rate": "0.55", "test": "x"}, "test must be one of", "invalid"),
+                                             ({"win_rate": "1.5"}, "between 0 and 1", "invalid")])
+def test_the_power_endpoint_explains_bad_input(client, owner, params, msg, code):
     client.force_login(owner)
     response = client.get(reverse("results_api:power"), params)
-    assert response.status_code == 400 and msg in response.json()["error"]
+    assert response.status_code == 400 and msg in response.json()["detail"]
+    assert response.json()["code"] == code
 
 
 def test_the_power_partial_renders_in_the_create_form(client, owner):

@@ -4,7 +4,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.http import require_GET
 
 from studies.access import get_study_for_user
-from studies.export import EXPORT_FORMATS, votes_response
+from studies.errors import StudyError
+from studies.export import votes_response
 
 
 @require_GET
@@ -12,7 +13,7 @@ from studies.export import EXPORT_FORMATS, votes_response
 def study_export(request: HttpRequest, slug: str) -> HttpResponse:
     """Download the votes as ``?format=csv|jsonl|parquet``: streamed CSV / JSON Lines, a spooled Parquet file."""
     study = get_study_for_user(request.user, slug)
-    fmt = request.GET.get("format", "csv")
-    if fmt not in EXPORT_FORMATS:
-        return HttpResponseBadRequest(f"Unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
-    return votes_response(study, fmt)
+    try:
+        return votes_response(study, request.GET.get("format", "csv"))
+    except StudyError as exc:  # an unknown format, in the export code's own words
+        return HttpResponseBadRequest(str(exc))

@@ -1,5 +1,7 @@
 // The annotator's voting page: consent once, then one pair at a time, the next pair preloaded.
 // Vanilla JS, no build step. Prompt text only ever goes through textContent.
+// Refusals are told apart by the API's `code` (docs/formats.md, "Refusals"), not by HTTP status:
+// one status means several things (409: already voted, too many open tasks, quota used up, work remaining).
 (() => {
   "use strict";
 
@@ -21,7 +23,12 @@
       super((data && data.detail) || `The server answered ${status}.`);
       this.status = status;
       this.data = data || {};
+      this.code = codeOf(data); // "" when the answer was not one of the API's JSON refusals
     }
+  }
+
+  function codeOf(data) {
+    return (data && typeof data.code === "string") ? data.code : "";
   }
 
   function setPanel(name) {
@@ -180,9 +187,13 @@
     const url = config.urls.vote.replace("ASSIGNMENT", encodeURIComponent(current.data.assignment));
     try {
       const { status, data } = await api("POST", url, current.vote);
-      // 410: the task's time limit passed (its slot goes back to the pool); simply move on.
-      if (![200, 201, 410].includes(status)) throw new ApiError(status, data);
-      if (status !== 410) votesGiven += 1;
+      if (status === 200 || status === 201) {
+        votesGiven += 1;
+      } else if (!["expired", "already_voted"].includes(codeOf(data))) {
+        throw new ApiError(status, data);
+      }
+      // expired: the task's time limit passed (its slot goes back to the pool); already_voted: this
+      // annotator's other tab answered the pair first (that vote stands). Either way, simply move on.
       await showNext();
     } catch (error) {
       handleError(error, () => vote(choice));
@@ -193,7 +204,7 @@
     release(current);
     current = null;
     const { status, data } = await api("GET", config.urls.finish);
-    if (status === 409 && again) { // work came back (an expired slot): keep going
+    if (codeOf(data) === "work_remaining" && again) { // work came back (an expired slot): keep going
       const next = await loadTask();
       return next === null ? finish(false) : show(next);
     }
@@ -217,18 +228,25 @@
   }
 
   function handleError(error, retry) {
-    if (error.status === 401) {
-      token = null;
-      try { sessionStorage.removeItem(storageKey); } catch { /* ignore */ }
-      return showMessage("Your session has ended. Reload the page to start again.");
+    switch (error.code) {
+      case "not_authenticated":
+        token = null;
+        try { sessionStorage.removeItem(storageKey); } catch { /* ignore */ }
+        return showMessage("Your session has ended. Reload the page to start again.");
+      case "study_not_live":
+        if (error.data.screen_out_code) {
+          return showMessage(`This study has closed. Your code: ${error.data.screen_out_code}`);
+        }
+        return showMessage("This study is not taking answers at the moment. Thank you!");
+      case "quota_exhausted":
+        return showMessage("You have already answered all the tasks this study allows. Thank you!");
+      case "crowd_id_required": // the server's words say which link to use
+      case "too_many_open_tasks": // tasks are open in another tab
+      case "work_remaining":
+        return showMessage(error.message);
+      default: // anything else (busy beyond the retries, a network failure, a bug): offer to try again
+        return showMessage(`Something went wrong: ${error.message}`, retry);
     }
-    if (error.status === 403 && error.data.code === "crowd_id_required") return showMessage(error.message);
-    if (error.status === 403 && error.data.screen_out_code) {
-      return showMessage(`This study has closed. Your code: ${error.data.screen_out_code}`);
-    }
-    if (error.status === 403) return showMessage("This study is not taking answers at the moment. Thank you!");
-    if (error.status === 409) return showMessage(error.message);
-    showMessage(`Something went wrong: ${error.message}`, retry);
   }
 
   async function begin() {
@@ -246,7 +264,6 @@
     button.disabled = true;
     try {
       const { status, data } = await api("POST", config.urls.sessions, config.crowd);
-      if (status === 409) return showMessage("You have already answered all the tasks this study allows. Thank you!");
       if (status !== 201) throw new ApiError(status, data);
       token = data.token;
       storeToken(token);
