@@ -84,18 +84,17 @@ def app_refusal(exc: Exception) -> tuple[int, dict, int | None] | None:
 
 def exception_handler(exc, context):
     """The apps' own refusals (:func:`app_refusal`); else DRF's handler, with ``code`` added beside ``detail``."""
-    from rest_framework.views import exception_handler as drf_exception_handler  # imports this module's parser
-    from rest_framework.views import set_rollback
+    from rest_framework import views as drf_views  # it imports this module's parser
 
     refusal = app_refusal(exc)
     if refusal is not None:
         status, body, retry_after = refusal
-        set_rollback()  # as DRF does for its own refusals: nothing a refused request wrote is kept
+        drf_views.set_rollback()  # as DRF does for its own refusals: nothing a refused request wrote is kept
         return Response(body, status=status,
                         headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
     if isinstance(exc, RequestDataTooBig):
         exc = _TooLarge()
-    response = drf_exception_handler(exc, context)
+    response = drf_views.exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and set(response.data) == {"detail"}:
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
         response.data["code"] = codes if isinstance(codes, str) else "error"
