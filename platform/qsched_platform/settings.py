@@ -6,27 +6,32 @@ Defaults run on one machine with no servers: a SQLite file, an embedded
 and Redis for production; ``QSCHED_HTTPS=1`` turns on the TLS settings
 (HSTS, SSL redirect, secure cookies, the proxy's ``X-Forwarded-Proto``) that
 ``manage.py check --deploy`` asks for (README, "Deployment").
+
+Reading this module has no side effect: the folders it names and the secret key file are made
+when the platform starts (``qsched_platform.local_files``, run by the app's ``ready()``). The test
+suite's own settings (where the test database lives) are in ``settings_test``.
 """
 import os
-import tempfile
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_rate, read_or_create_secret_key
+from formats.bundle import MAX_IMAGE_PIXELS, MAX_MANIFEST_BYTES
+
+from .env import env_bool, env_int, env_list, env_rate
 
 BASE_DIR = Path(__file__).resolve().parents[2]  # the repository root
 VAR_DIR = Path(os.environ.get("QSCHED_VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and os.environ.get("QSCHED_REQUIRE_SECRET_KEY") == "1":
-        raise ImproperlyConfigured("SECRET_KEY is not set")
-    # One machine, no SECRET_KEY given: a random key made once for this install
-    # and kept in var/ (never a fixed, publicly known key).
-    SECRET_KEY = read_or_create_secret_key(VAR_DIR / "secret_key")
+# One machine, no SECRET_KEY given: a random key made once for this install on its first start and
+# kept in this file (never a fixed, publicly known key); read into SECRET_KEY at start
+# (local_files.prepare_local_files). None when SECRET_KEY is given.
+SECRET_KEY_FILE = None if SECRET_KEY else VAR_DIR / "secret_key"
+if not SECRET_KEY and not DEBUG and os.environ.get("QSCHED_REQUIRE_SECRET_KEY") == "1":
+    raise ImproperlyConfigured("SECRET_KEY is not set")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -45,6 +50,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
+    "qsched_platform",  # first: its ready() makes the folders and the key file the others use
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -104,13 +110,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Write-ahead log: readers never block the writer (with the default journal, 32 annotators
     # at once made writers time out with "database is locked"; benchmarks/bench_annotate.py).
     DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;"
-    # Tests use a file, not pytest-django's default in-memory database, so that a real Celery
-    # worker started by a test (a separate process) sees the same data. One file per test
-    # process, so parallel runs on one machine do not collide.
-    DATABASES["default"]["TEST"] = {
-        "NAME": os.environ.get("QSCHED_TEST_SQLITE_NAME")
-        or os.path.join(tempfile.gettempdir(), f"qsched-test-{os.getpid()}.sqlite3"),
-    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache (rate limits and other short-lived shared state). REDIS_URL (or CACHE_URL) makes it
@@ -146,8 +145,8 @@ LOGOUT_REDIRECT_URL = "login"
 QSCHED_MAX_BUNDLE_BYTES = env_int("QSCHED_MAX_BUNDLE_BYTES", 512 * 1024 * 1024, minimum=1)
 # Bundle limits checked before reading: pixels per image (from the header, before decoding)
 # and the manifest's size.
-QSCHED_MAX_IMAGE_PIXELS = env_int("QSCHED_MAX_IMAGE_PIXELS", 4096 * 4096, minimum=1)
-QSCHED_MAX_MANIFEST_BYTES = env_int("QSCHED_MAX_MANIFEST_BYTES", 32 * 1024 * 1024, minimum=1)
+QSCHED_MAX_IMAGE_PIXELS = env_int("QSCHED_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS, minimum=1)
+QSCHED_MAX_MANIFEST_BYTES = env_int("QSCHED_MAX_MANIFEST_BYTES", MAX_MANIFEST_BYTES, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -183,13 +182,15 @@ QSCHED_IMAGE_LINK_GRACE_S = env_int("QSCHED_IMAGE_LINK_GRACE_S", 60, minimum=0)
 
 # Celery: the embedded default broker is kombu's filesystem transport (no server).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = Path(os.environ.get("QSCHED_BROKER_DIR", VAR_DIR / "celery-broker"))
+# The embedded broker's folder (made at start, like the folders above); None with a broker server.
+QSCHED_BROKER_DIR = (Path(os.environ.get("QSCHED_BROKER_DIR", VAR_DIR / "celery-broker"))
+                     if CELERY_BROKER_URL.startswith("filesystem://") else None)
+if QSCHED_BROKER_DIR is not None:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir),
-        "data_folder_out": str(_broker_dir),
+        "data_folder_in": str(QSCHED_BROKER_DIR),
+        "data_folder_out": str(QSCHED_BROKER_DIR),
         # Exchange tables (fanout, remote control) too, not a "control/" in the cwd.
-        "control_folder": str(_broker_dir / "control"),
+        "control_folder": str(QSCHED_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
@@ -222,15 +223,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
-for _d in (VAR_DIR, MEDIA_ROOT, STATIC_ROOT):
-    _d.mkdir(parents=True, exist_ok=True)
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir.mkdir(parents=True, exist_ok=True)
-
-# Analysis report builds (results.services.refresh_report): bootstrap samples, figures, and the lease
-# a build holds on its report (renewed every third of it; a build whose worker died is taken over after it).
+# Analysis report builds (results.services.refresh_report).
+# Bootstrap samples per kind (confidence intervals of win rates, scores and agreement).
 QSCHED_REPORT_BOOTSTRAP = env_int("QSCHED_REPORT_BOOTSTRAP", 1000, minimum=1)
+# Draw the figures (plots/*.png, *.svg) beside summary.json and the CSV tables.
 QSCHED_REPORT_PLOTS = env_bool("QSCHED_REPORT_PLOTS", True)
+# Seconds of the lease a build holds on its report, renewed every third of it: a build whose worker
+# died is taken over once it lapses.
 QSCHED_REPORT_LEASE_S = env_int("QSCHED_REPORT_LEASE_S", 60, minimum=3)
 
 # Files under MEDIA_ROOT (annotator images, report downloads) are sent by the web server in front when

@@ -144,9 +144,9 @@ def refresh_report(*, study, n_bootstrap: int | None = None, plots: bool | None 
     ----------
     study : studies.models.Study
     n_bootstrap : int, optional
-        Samples per bootstrap kind (default ``settings.QSCHED_REPORT_BOOTSTRAP`` or 1000).
+        Samples per bootstrap kind (default ``settings.QSCHED_REPORT_BOOTSTRAP``).
     plots : bool, optional
-        Draw the figures (default ``settings.QSCHED_REPORT_PLOTS`` or True).
+        Draw the figures (default ``settings.QSCHED_REPORT_PLOTS``).
     holder : str, optional
         Who builds (the Celery task id, so that a redelivered task takes over its own lease); default a
         fresh id.
@@ -189,9 +189,9 @@ def _build(report: StudyReport, study, *, n_bootstrap, plots, holder: str) -> St
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex}")
         if n_bootstrap is None:
-            n_bootstrap = int(getattr(settings, "QSCHED_REPORT_BOOTSTRAP", 1000))
+            n_bootstrap = settings.QSCHED_REPORT_BOOTSTRAP
         if plots is None:
-            plots = bool(getattr(settings, "QSCHED_REPORT_PLOTS", True))
+            plots = settings.QSCHED_REPORT_PLOTS
         question = analysis_question(study)
         try:
             summary = build_summary(votes, metrics=metrics, image_metrics=images, comparisons=comparisons,

@@ -44,5 +44,4 @@ def load_bundle(bundle_dir: Path, *, progress: bool = False) -> BundleSpec:
     """
     return _format.load_bundle(
         bundle_dir, progress=progress,
-        max_manifest_bytes=getattr(settings, "QSCHED_MAX_MANIFEST_BYTES", _format.MAX_MANIFEST_BYTES),
-        max_image_pixels=getattr(settings, "QSCHED_MAX_IMAGE_PIXELS", _format.MAX_IMAGE_PIXELS))
+        max_manifest_bytes=settings.QSCHED_MAX_MANIFEST_BYTES, max_image_pixels=settings.QSCHED_MAX_IMAGE_PIXELS)

@@ -1,4 +1,8 @@
-"""qsched_platform.settings: the environment picks database, broker and secrets; bad values fail loudly."""
+"""qsched_platform.settings: the environment picks database, broker and secrets; bad values fail loudly.
+
+Reading the settings writes nothing; the folders and the key file they name are made at start
+(qsched_platform.local_files).
+"""
 import importlib.util
 from pathlib import Path
 
@@ -6,6 +10,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 import qsched_platform
+from qsched_platform.local_files import prepare_local_files
+from qsched_platform.settings_test import sqlite_test_name
 
 SETTINGS_FILE = Path(qsched_platform.__file__).with_name("settings.py")
 ENV_NAMES = ["DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "MEDIA_ROOT",
@@ -37,6 +43,7 @@ def test_the_defaults_need_no_server(load_settings, tmp_path):
     assert s.DATABASES["default"]["NAME"] == str(tmp_path / "var" / "db.sqlite3")
     assert s.CELERY_BROKER_URL == "filesystem://"
     assert s.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"] == str(tmp_path / "var" / "celery-broker")
+    prepare_local_files(s)
     assert (tmp_path / "var" / "celery-broker").is_dir()
     assert s.DEBUG is False
     assert s.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
@@ -64,9 +71,20 @@ def test_qsched_https_turns_on_every_tls_setting(load_settings):
     assert not load_settings(QSCHED_HTTPS="1", SECURE_SSL_REDIRECT="0").SECURE_SSL_REDIRECT
 
 
-def test_sqlite_tests_use_a_file_database_that_a_worker_process_can_open(load_settings):
-    test_name = load_settings().DATABASES["default"]["TEST"]["NAME"]
+def test_reading_the_settings_writes_nothing(load_settings, tmp_path):
+    s = load_settings()
+    assert not (tmp_path / "var").exists() and s.SECRET_KEY == ""
+    prepare_local_files(s)
+    for folder in (tmp_path / "var", s.MEDIA_ROOT, s.STATIC_ROOT, s.QSCHED_BROKER_DIR):
+        assert folder.is_dir()
+
+
+def test_sqlite_tests_use_a_file_database_that_a_worker_process_can_open(load_settings, settings):
+    test_name = sqlite_test_name()
     assert test_name.endswith(".sqlite3") and ":memory:" not in test_name and "mode=memory" not in test_name
+    assert "TEST" not in load_settings().DATABASES["default"]  # the production settings know no test database
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # this run's settings (settings_test) use it
+        assert settings.DATABASES["default"]["TEST"]["NAME"] == test_name
 
 
 def test_database_url_switches_to_postgresql(load_settings):
@@ -106,8 +124,19 @@ def test_bad_values_fail_loudly(load_settings, env, words):
         load_settings(**env)
 
 
+def _started(settings_module):
+    prepare_local_files(settings_module)  # what the platform app's ready() does at start
+    return settings_module
+
+
 def test_without_secret_key_a_random_key_is_made_once_and_kept(load_settings, tmp_path):
-    first = load_settings().SECRET_KEY
+    first = _started(load_settings()).SECRET_KEY
     assert len(first) >= 50 and "insecure" not in first
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0  # readable by the owner only
-    assert load_settings().SECRET_KEY == first
+    assert _started(load_settings()).SECRET_KEY == first
+
+
+def test_a_given_secret_key_needs_no_file(load_settings, tmp_path):
+    s = _started(load_settings(SECRET_KEY="s3cret"))
+    assert s.SECRET_KEY == "s3cret" and s.SECRET_KEY_FILE is None
+    assert not (tmp_path / "var" / "secret_key").exists()
