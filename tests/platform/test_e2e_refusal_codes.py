@@ -1,5 +1,6 @@
-"""The voting page (vote.js) in a real headless Chromium tells refusals apart by their ``code``, not by
-HTTP status: two 409s with different codes lead to different pages."""
+"""The pages in a real headless Chromium read the API's refusals as {"detail", "code"}: the voting page (vote.js)
+tells them apart by ``code``, not by
+HTTP status (two 409s with different codes lead to different pages); the power calculator shows ``detail``."""
 import json
 
 import pytest
@@ -54,3 +55,17 @@ def test_a_409_with_another_code_shows_the_servers_words(make_live_study, live_s
     page.click("#start")
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message-text") == "2 tasks are open already"
+
+
+def test_the_power_calculator_shows_the_apis_refusal(owner, client, live_server, browser):  # noqa: F811
+    client.force_login(owner)  # the browser carries this session
+    context = browser.new_context()
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/studies/new")
+    result = page.locator("#power-calculator .power-result")
+    result.filter(has_text="votes per system pair").wait_for()  # the page asked once with its defaults
+    page.fill("[name=power_win_rate]", "1.5")
+    page.dispatch_event("[name=power_win_rate]", "change")
+    result.filter(has_text="between 0 and 1").wait_for()
+    assert "undefined" not in result.inner_text()
