@@ -1,6 +1,6 @@
-"""The pages in a real headless Chromium read the API's refusals as {"detail", "code"}: the voting page (vote.js)
-tells them apart by ``code``, not by
-HTTP status (two 409s with different codes lead to different pages); the power calculator shows ``detail``."""
+"""The pages in a real headless Chromium read the API's refusals as {"detail", "code"}: the voting page
+(vote.js) tells them apart by ``code``, not by HTTP status (two 409s with different codes lead to
+different pages); the power calculator shows ``detail``."""
 import json
 
 import pytest
