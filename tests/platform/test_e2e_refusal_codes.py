@@ -12,19 +12,23 @@ from .test_e2e_browser import _shown_assignment, browser  # noqa: F401 (the brow
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def _refuse(status: int, code: str, detail: str):
-    def fulfill(route):
-        route.fulfill(status=status, content_type="application/json", body=json.dumps({"detail": detail, "code": code}))
-    return fulfill
+def _consented_with_refusal(make_live_study, browser, base_url: str, routed: str, code: str, detail: str):
+    """The demo study's voting page, consent given, with requests to ``routed`` refused 409 ``code``."""
+    def refuse(route):
+        route.fulfill(status=409, content_type="application/json", body=json.dumps({"detail": detail, "code": code}))
+
+    make_live_study(n_prompts=2)
+    page = browser.new_page()
+    page.route(routed, refuse)
+    page.goto(f"{base_url}/a/demo/")
+    page.wait_for_selector("#consent:not([hidden])")
+    page.click("#start")
+    return page
 
 
 def test_a_vote_refused_409_already_voted_moves_on_to_the_next_pair(make_live_study, live_server, browser):  # noqa: F811
-    make_live_study(n_prompts=2)
-    page = browser.new_page()
-    page.route("**/api/assignments/*/vote", _refuse(409, "already_voted", "this task already has a different vote"))
-    page.goto(f"{live_server.url}/a/demo/")
-    page.wait_for_selector("#consent:not([hidden])")
-    page.click("#start")
+    page = _consented_with_refusal(make_live_study, browser, live_server.url, "**/api/assignments/*/vote",
+                                   "already_voted", "this task already has a different vote")
     page.wait_for_selector("body[data-ready='true']")
     first = _shown_assignment(page)
     page.keyboard.press("1")
@@ -34,27 +38,17 @@ def test_a_vote_refused_409_already_voted_moves_on_to_the_next_pair(make_live_st
     assert Vote.objects.count() == 0  # the refusal came from the route: nothing reached the server
 
 
-def test_a_join_refused_409_quota_exhausted_says_the_quota_is_used_up(make_live_study, live_server, browser):  # noqa: F811
-    make_live_study(n_prompts=2)
-    page = browser.new_page()
-    page.route("**/api/studies/*/sessions", _refuse(409, "quota_exhausted", "you gave this study's quota of votes"))
-    page.goto(f"{live_server.url}/a/demo/")
-    page.wait_for_selector("#consent:not([hidden])")
-    page.click("#start")
+@pytest.mark.parametrize("routed, code, detail, message", [
+    ("**/api/studies/*/sessions", "quota_exhausted", "you gave this study's quota of votes",
+     "You have already answered all the tasks this study allows. Thank you!"),
+    ("**/api/session/next*", "too_many_open_tasks", "2 tasks are open already", "2 tasks are open already"),
+])
+def test_other_409s_end_with_the_message_of_their_code(make_live_study, live_server, browser,  # noqa: F811
+                                                       routed, code, detail, message):
+    page = _consented_with_refusal(make_live_study, browser, live_server.url, routed, code, detail)
     page.wait_for_selector("#message:not([hidden])")
-    assert "already answered all the tasks this study allows" in page.inner_text("#message-text")
+    assert page.inner_text("#message-text") == message
     assert page.is_hidden("#retry")
-
-
-def test_a_409_with_another_code_shows_the_servers_words(make_live_study, live_server, browser):  # noqa: F811
-    make_live_study(n_prompts=2)
-    page = browser.new_page()
-    page.route("**/api/session/next*", _refuse(409, "too_many_open_tasks", "2 tasks are open already"))
-    page.goto(f"{live_server.url}/a/demo/")
-    page.wait_for_selector("#consent:not([hidden])")
-    page.click("#start")
-    page.wait_for_selector("#message:not([hidden])")
-    assert page.inner_text("#message-text") == "2 tasks are open already"
 
 
 def test_the_power_calculator_shows_the_apis_refusal(owner, client, live_server, browser):  # noqa: F811
