@@ -164,7 +164,7 @@ def export_filename(study, fmt: str) -> str:
 
 def _check_format(fmt: str) -> None:
     if fmt not in EXPORT_FORMATS:
-        raise StudyError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+        raise StudyError(f"format: {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
 
 
 def _text_chunks(rows: Iterator[dict], fmt: str) -> Iterator[tuple[bytes, int]]:
