@@ -1,8 +1,36 @@
-"""Shared fixtures: an owner, a collaborator and an outsider; bundles on disk."""
+"""Shared fixtures of the platform tests: users, bundles on disk, live studies, votes, settings loaded afresh."""
+import importlib.util
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 
+import qsched_platform
+
 from .bundles import write_bundle
+
+SETTINGS_FILE = Path(qsched_platform.__file__).with_name("settings.py")
+ENV_NAMES = ["DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "MEDIA_ROOT",
+             "QSCHED_BROKER_DIR", "QSCHED_MAX_BUNDLE_BYTES", "QSCHED_REQUIRE_SECRET_KEY", "CELERY_RESULT_BACKEND",
+             "REDIS_URL", "CACHE_URL", "QSCHED_HTTPS", "QSCHED_TRUST_X_FORWARDED_PROTO", "SECURE_SSL_REDIRECT",
+             "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+             "SECURE_HSTS_PRELOAD", "QSCHED_X_ACCEL_REDIRECT", "CELERY_VISIBILITY_TIMEOUT_S"]
+
+
+@pytest.fixture
+def load_settings(monkeypatch, tmp_path):
+    """Execute settings.py afresh under the given environment; Django's own settings stay untouched."""
+    def load(**env):
+        for name in ENV_NAMES:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("QSCHED_VAR_DIR", str(tmp_path / "var"))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        spec = importlib.util.spec_from_file_location("qsched_platform._settings_probe", SETTINGS_FILE)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
 
 
 @pytest.fixture(autouse=True)
