@@ -1,6 +1,7 @@
 """A real Celery worker whose first report build is slow: for fault tests that kill it mid-build.
 
-Usage: python tests/platform/slow_report_worker.py <celery worker arguments>. The first
+Usage, from the repository root: python -m tests.platform.slow_report_worker <celery worker arguments>
+(as a module, so that ``tests/platform/<app>/`` does not shadow the platform's apps). The first
 ``analysis.report.write_report`` call (on this machine: until the file QSCHED_TEST_SLOW_ONCE_FILE exists)
 prints "building slowly" and sleeps QSCHED_TEST_SLOW_REPORT_S seconds first; later calls run at full
 speed. Everything else is the unchanged worker (``celery -A qsched_platform worker ...``).

@@ -40,7 +40,7 @@ def start_worker(tmp_path: Path, queue: str, name: str) -> subprocess.Popen:
                     QSCHED_REPORT_BOOTSTRAP="20", QSCHED_REPORT_PLOTS="0", QSCHED_TEST_SLOW_REPORT_S="600",
                     QSCHED_TEST_SLOW_ONCE_FILE=str(tmp_path / "slow-once"))
     log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] / "slow_report_worker.py"), "worker",
+    proc = subprocess.Popen([sys.executable, "-m", "tests.platform.slow_report_worker", "worker",
                              "--pool=prefork", "--concurrency=1", "-Q", queue, "-n", f"{name}@%h",
                              "--without-gossip", "--without-mingle", "-l", "INFO"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
