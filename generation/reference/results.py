@@ -230,9 +230,7 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1, 2), out: Path =
         m, _ = evaluate_system(pipe, scorer, jaq, prompts, seeds, ref_stats)
         entry = {"label": label, "metrics": m, "unet_bytes": nbytes}
         if report is not None:
-            entry |= {"unet_bytes_in_memory": report.bytes_after_memory, "backend": report.backend,
-                      "n_quantized": len(report.quantized), "n_skipped": len(report.skipped),
-                      "unet_rel_error_per_step": unet_output_error(fp32, pipe, prompts[:16])}
+            entry |= _quantization_details(report, fp32, pipe, prompts)
         results["systems"][sid] = entry
         cal = calibrate(pipe, calib_prompts, seed=0, strategy=strategy, jaq=jaq,
                         num_inference_steps=DEFAULT_STEPS, guidance_scale=DEFAULT_GUIDANCE,
@@ -241,15 +239,7 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1, 2), out: Path =
         qs_pipe = _build(path, scheme, conv)[0] if scheme is None else pipe  # FP32 stays the plain baseline
         qs_pipe.scheduler = QSched(stock_scheduler(qs_pipe), c_x=cal.c_x, c_theta=cal.c_theta)
         m, _ = evaluate_system(qs_pipe, scorer, jaq, prompts, seeds, ref_stats)
-        jaqs = [pt["jaq"] for pt in cal.points]
-        results["systems"][sid + "-qsched"] = {
-            "label": f"{label} + Q-Sched (c_x {cal.c_x[0]:g} -> {cal.c_x[1]:g}, c_theta {cal.c_theta[0]:g} -> "
-                     f"{cal.c_theta[1]:g})", "metrics": m, "unet_bytes": nbytes,
-            "c_x": list(cal.c_x), "c_theta": list(cal.c_theta), "calibration_jaq": cal.jaq,
-            "calibration_evaluations": cal.n_evaluations,
-            "calibration_jaq_range": [min(jaqs), max(jaqs)],
-            "calibration_jaq_at_identity": next((pt["jaq"] for pt in cal.points
-                                                 if pt["c_x"] == 1.0 and pt["c_theta"] == 1.0), None)}
+        results["systems"][sid + "-qsched"] = _qsched_entry(label, m, nbytes, cal)
         if not conv:
             coefficients[sid] = {"c_x": list(cal.c_x), "c_theta": list(cal.c_theta), "calibration_jaq": cal.jaq,
                                  "quantization": label + (" (Linear layers)" if scheme else "")}
@@ -257,6 +247,31 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1, 2), out: Path =
         save_qsched_coefficients({"strategy": strategy, "calibration_prompts": calib_prompts, "seed": 0,
                                   "jaq": f"paper, k = {k:g}", "source": "python -m generation.reference.results",
                                   "systems": coefficients})
+    return _write_results(results, out, t0)
+
+
+def _quantization_details(report, fp32, pipe, prompts) -> dict:
+    """A quantized system's size report and its UNet's output error along the FP32 trajectory (16 prompts)."""
+    return {"unet_bytes_in_memory": report.bytes_after_memory, "backend": report.backend,
+            "n_quantized": len(report.quantized), "n_skipped": len(report.skipped),
+            "unet_rel_error_per_step": unet_output_error(fp32, pipe, prompts[:16])}
+
+
+def _qsched_entry(label: str, metrics: dict, nbytes: int, cal) -> dict:
+    """The row of a system with Q-Sched: its metrics and what the calibration ``cal`` found and searched."""
+    jaqs = [pt["jaq"] for pt in cal.points]
+    return {
+        "label": f"{label} + Q-Sched (c_x {cal.c_x[0]:g} -> {cal.c_x[1]:g}, c_theta {cal.c_theta[0]:g} -> "
+                 f"{cal.c_theta[1]:g})", "metrics": metrics, "unet_bytes": nbytes,
+        "c_x": list(cal.c_x), "c_theta": list(cal.c_theta), "calibration_jaq": cal.jaq,
+        "calibration_evaluations": cal.n_evaluations,
+        "calibration_jaq_range": [min(jaqs), max(jaqs)],
+        "calibration_jaq_at_identity": next((pt["jaq"] for pt in cal.points
+                                             if pt["c_x"] == 1.0 and pt["c_theta"] == 1.0), None)}
+
+
+def _write_results(results: dict, out: Path, t0: float) -> dict:
+    """Add the run's time, threads and table to ``results``; write ``results.json`` and ``results.md``."""
     results["seconds"] = round(time.time() - t0, 1)
     results["torch_threads"] = torch.get_num_threads()
     table = format_table(results)
