@@ -38,6 +38,7 @@ import copy
 import json
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -144,10 +145,44 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 def train_lcd(config: dict, out: Path = LCD_DIR, resume: bool = False, max_minutes: float | None = None,
               progress: bool = True) -> dict:
     """Run (or continue) latent consistency distillation; returns the summary written to ``training.json``."""
-    from diffusers import DDPMScheduler
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    pipe, sched = _frozen_teacher(config)
+    latents, captions = encode_dataset(pipe, config["data"]["train_n"], config["data"]["train_seed"],
+                                       cache=Path(config.get("cache_dir") or out))
+    ids_all, empty = _caption_ids(pipe, captions)
+    run = _Distillation.start(pipe.unet, config)
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.exists():
+        run.restore(ckpt)
+    log = (out / "log.jsonl").open("a")
+    t0 = time.time() - run.seconds
+    bar = tqdm(total=config["steps"], initial=run.step, desc="lcd", disable=not progress)
+    while run.step < config["steps"]:
+        loss = run.train_step(pipe, sched, latents, ids_all, empty)
+        run.step += 1
+        run.losses.append(round(loss.item(), 6))
+        avg = sum(run.losses[-50:]) / len(run.losses[-50:])
+        bar.update(1)
+        bar.set_postfix(loss=f"{avg:.5f}")
+        record = _log_record(run, pipe, avg, t0)
+        if record:
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+        stop = max_minutes is not None and time.time() - t0 - run.seconds > 60 * max_minutes
+        if run.step % config["checkpoint_every"] == 0 or run.step == config["steps"] or stop:
+            _save_checkpoint(ckpt, run.state_dict(t0))
+        if stop:
+            break
+    bar.close()
+    log.close()
+    return _save_student(out / "pipeline", pipe, run, t0)
+
+
+def _frozen_teacher(config: dict) -> tuple:
+    """The teacher pipeline (UNet and text encoder in eval mode, frozen) and its distillation schedule."""
+    from diffusers import DDPMScheduler
+
     teacher_path = Path(config["teacher"])
     teacher_path = teacher_path if teacher_path.is_absolute() else _REPO / teacher_path
     pipe = load_pipeline(teacher_path)
@@ -157,95 +192,121 @@ def train_lcd(config: dict, out: Path = LCD_DIR, resume: bool = False, max_minut
     ddpm = DDPMScheduler.from_config(pipe.scheduler.config)
     if ddpm.config.prediction_type != "v_prediction":
         raise ValueError(f"LCD here expects a v-prediction teacher, got {ddpm.config.prediction_type!r}")
-    sched = DistillationSchedule(ddpm.alphas_cumprod, config["ddim_timesteps"], config["timestep_scaling"])
-    latents, captions = encode_dataset(pipe, config["data"]["train_n"], config["data"]["train_seed"],
-                                       cache=Path(config.get("cache_dir") or out))
+    return pipe, DistillationSchedule(ddpm.alphas_cumprod, config["ddim_timesteps"], config["timestep_scaling"])
+
+
+def _caption_ids(pipe, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The token ids of every caption and the teacher's embedding of the empty prompt (the unconditional branch)."""
     tok = pipe.tokenizer
     ids_all = tok(captions, padding="max_length", max_length=tok.model_max_length, truncation=True,
                   return_tensors="pt").input_ids
     with torch.no_grad():
-        empty = text_encoder(tok([""], padding="max_length", max_length=tok.model_max_length,
-                                 return_tensors="pt").input_ids)[0]
+        empty = pipe.text_encoder(tok([""], padding="max_length", max_length=tok.model_max_length,
+                                      return_tensors="pt").input_ids)[0]
+    return ids_all, empty
 
-    student = copy.deepcopy(teacher).train()
-    for p in student.parameters():
-        p.requires_grad_(True)
-    target = copy.deepcopy(teacher).eval()
-    opt = torch.optim.AdamW(student.parameters(), lr=config["lr"], weight_decay=0.0)
-    lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / config["warmup"]))
-    g = torch.Generator().manual_seed(config["seed"])
-    step, losses, seconds = 0, [], 0.0
-    ckpt = out / "checkpoint.pt"
-    if resume and ckpt.exists():
+
+@dataclass
+class _Distillation:
+    """The state a checkpoint holds: student, EMA target, optimiser, learning-rate schedule, batch generator,
+    step, loss log and the seconds trained before this process."""
+
+    config: dict
+    student: torch.nn.Module
+    target: torch.nn.Module
+    opt: torch.optim.Optimizer
+    lr_sched: torch.optim.lr_scheduler.LambdaLR
+    g: torch.Generator
+    step: int = 0
+    losses: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @classmethod
+    def start(cls, teacher, config: dict) -> _Distillation:
+        """Student (trainable) and target (no gradient) as copies of the teacher; step 0."""
+        student = copy.deepcopy(teacher).train()
+        for p in student.parameters():
+            p.requires_grad_(True)
+        target = copy.deepcopy(teacher).eval()
+        opt = torch.optim.AdamW(student.parameters(), lr=config["lr"], weight_decay=0.0)
+        lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / config["warmup"]))
+        return cls(config, student, target, opt, lr_sched, torch.Generator().manual_seed(config["seed"]))
+
+    def restore(self, ckpt: Path) -> None:
+        """Continue from ``ckpt``; one written with another config (the step count aside) is refused."""
         state = torch.load(ckpt, weights_only=False)
-        if {k: v for k, v in state["config"].items() if k != "steps"} != {k: v for k, v in config.items() if k != "steps"}:
+        theirs, ours = ({k: v for k, v in c.items() if k != "steps"} for c in (state["config"], self.config))
+        if theirs != ours:
             raise ValueError(f"{ckpt} was written with another config; resume with the same config or a new --out")
-        student.load_state_dict(state["student"])
-        target.load_state_dict(state["target"])
-        opt.load_state_dict(state["optimizer"])
-        lr_sched.load_state_dict(state["lr_scheduler"])
-        g.set_state(state["generator"])
-        step, losses, seconds = state["step"], state["losses"], state["seconds"]
-    student_params, target_params = list(student.parameters()), list(target.parameters())
-    log = (out / "log.jsonl").open("a")
-    t0 = time.time() - seconds
-    bar = tqdm(total=config["steps"], initial=step, desc="lcd", disable=not progress)
+        self.student.load_state_dict(state["student"])
+        self.target.load_state_dict(state["target"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.lr_sched.load_state_dict(state["lr_scheduler"])
+        self.g.set_state(state["generator"])
+        self.step, self.losses, self.seconds = state["step"], state["losses"], state["seconds"]
 
-    def state_dict() -> dict:
-        return {"config": config, "step": step, "student": student.state_dict(), "target": target.state_dict(),
-                "optimizer": opt.state_dict(), "lr_scheduler": lr_sched.state_dict(), "generator": g.get_state(),
-                "losses": losses, "seconds": time.time() - t0}
+    def state_dict(self, t0: float) -> dict:
+        """What ``checkpoint.pt`` holds, ``seconds`` counted from ``t0``."""
+        return {"config": self.config, "step": self.step, "student": self.student.state_dict(),
+                "target": self.target.state_dict(), "optimizer": self.opt.state_dict(),
+                "lr_scheduler": self.lr_sched.state_dict(), "generator": self.g.get_state(),
+                "losses": self.losses, "seconds": time.time() - t0}
 
-    w, bs = float(config["teacher_guidance"]), config["batch_size"]
-    while step < config["steps"]:
-        b = torch.randint(0, len(latents), (bs,), generator=g)
+    def train_step(self, pipe, sched: DistillationSchedule, latents: torch.Tensor, ids_all: torch.Tensor,
+                   empty: torch.Tensor) -> torch.Tensor:
+        """One optimiser step on a batch drawn with ``g``, then the EMA update of the target; returns the loss.
+
+        The guided teacher moves ``z_t`` one DDIM step back; the student's
+        consistency output at ``t`` is pulled towards the target's at ``t_prev``.
+        """
+        teacher, text_encoder = pipe.unet, pipe.text_encoder
+        w, bs = float(self.config["teacher_guidance"]), self.config["batch_size"]
+        b = torch.randint(0, len(latents), (bs,), generator=self.g)
         z0 = latents[b]
-        noise = torch.randn(z0.shape, generator=g)
-        t = sched.timesteps[torch.randint(0, len(sched.timesteps), (bs,), generator=g)]
+        noise = torch.randn(z0.shape, generator=self.g)
+        t = sched.timesteps[torch.randint(0, len(sched.timesteps), (bs,), generator=self.g)]
         t_prev = sched.previous(t)
         with torch.no_grad():
             emb = text_encoder(ids_all[b])[0]
         z_t = sched.add_noise(z0, noise, t)
-        f_student = sched.consistency(student(z_t, t, emb).sample, z_t, t)
+        f_student = sched.consistency(self.student(z_t, t, emb).sample, z_t, t)
         with torch.no_grad():
             v = teacher(torch.cat([z_t, z_t]), torch.cat([t, t]), torch.cat([emb, empty.expand(bs, -1, -1)])).sample
             x0_c, eps_c = sched.x0_eps(v[:bs], z_t, t)
             x0_u, eps_u = sched.x0_eps(v[bs:], z_t, t)
             z_prev = sched.ddim_step(x0_u + w * (x0_c - x0_u), eps_u + w * (eps_c - eps_u), t_prev)
-            f_target = sched.consistency(target(z_prev, t_prev, emb).sample, z_prev, t_prev)
-        loss = consistency_loss(f_student, f_target, config["huber_c"])
-        opt.zero_grad(set_to_none=True)
+            f_target = sched.consistency(self.target(z_prev, t_prev, emb).sample, z_prev, t_prev)
+        loss = consistency_loss(f_student, f_target, self.config["huber_c"])
+        student_params = list(self.student.parameters())
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student_params, 1.0)
-        opt.step()
-        lr_sched.step()
+        self.opt.step()
+        self.lr_sched.step()
         with torch.no_grad():
-            torch._foreach_lerp_(target_params, student_params, 1 - config["ema_decay"])
-        step += 1
-        losses.append(round(loss.item(), 6))
-        avg = sum(losses[-50:]) / len(losses[-50:])
-        bar.update(1)
-        bar.set_postfix(loss=f"{avg:.5f}")
-        record = None
-        if step % 50 == 0:
-            record = {"step": step, "loss_avg50": round(avg, 6), "seconds": round(time.time() - t0, 1)}
-        if step % config["eval_every"] == 0:
-            target.eval()
-            fd = world_fd_by_seed(assemble_pipeline(pipe.vae, text_encoder, tok, target), config["eval_prompts"],
-                                  seeds=(0,), steps=4)
-            record = (record or {"step": step}) | {"world_fd_4step": round(fd["mean"], 4)}
-        if record:
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-        stop = max_minutes is not None and time.time() - t0 - seconds > 60 * max_minutes
-        if step % config["checkpoint_every"] == 0 or step == config["steps"] or stop:
-            _save_checkpoint(ckpt, state_dict())
-        if stop:
-            break
-    bar.close()
-    log.close()
-    student_dir = out / "pipeline"
-    assemble_pipeline(pipe.vae, text_encoder, tok, target).save_pretrained(student_dir, safe_serialization=True)
+            torch._foreach_lerp_(list(self.target.parameters()), student_params, 1 - self.config["ema_decay"])
+        return loss
+
+
+def _log_record(run: _Distillation, pipe, avg: float, t0: float) -> dict | None:
+    """This step's ``log.jsonl`` line, if any: the loss average every 50 steps, the target's 4-step world FD
+    every ``eval_every`` steps."""
+    record = None
+    if run.step % 50 == 0:
+        record = {"step": run.step, "loss_avg50": round(avg, 6), "seconds": round(time.time() - t0, 1)}
+    if run.step % run.config["eval_every"] == 0:
+        run.target.eval()
+        fd = world_fd_by_seed(assemble_pipeline(pipe.vae, pipe.text_encoder, pipe.tokenizer, run.target),
+                              run.config["eval_prompts"], seeds=(0,), steps=4)
+        record = (record or {"step": run.step}) | {"world_fd_4step": round(fd["mean"], 4)}
+    return record
+
+
+def _save_student(student_dir: Path, pipe, run: _Distillation, t0: float) -> dict:
+    """Save the target network as a pipeline in ``student_dir`` with ``training.json``, the summary returned."""
+    step, losses, config = run.step, run.losses, run.config
+    assemble_pipeline(pipe.vae, pipe.text_encoder, pipe.tokenizer, run.target).save_pretrained(
+        student_dir, safe_serialization=True)
     summary = {"method": "latent consistency distillation (EMA target saved)", "steps": step,
                "config": config, "train_seconds": round(time.time() - t0, 1),
                "steps_per_second": round(step / max(time.time() - t0, 1e-9), 4),
