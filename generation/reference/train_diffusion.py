@@ -103,8 +103,7 @@ def train_unet(steps: int | None = None, max_minutes: float | None = None,
 
     With ``resume`` it continues from the (EMA) weights of the pipeline already in ``out``.
     """
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextModel
+    from diffusers import AutoencoderKL, DDPMScheduler
 
     cfg = _hp()
     hp, d, s = cfg["unet"], cfg["data"], cfg["scheduler"]
@@ -117,14 +116,7 @@ def train_unet(steps: int | None = None, max_minutes: float | None = None,
     ids_all = tok(captions, padding="max_length", max_length=tok.model_max_length,
                   truncation=True, return_tensors="pt").input_ids
     empty = tok([""], padding="max_length", max_length=tok.model_max_length, return_tensors="pt").input_ids
-    previous: list = []
-    if resume:
-        unet = UNet2DConditionModel.from_pretrained(out, subfolder="unet")
-        text_encoder = CLIPTextModel.from_pretrained(out, subfolder="text_encoder")
-        info = json.loads((Path(out) / "training.json").read_text())
-        previous = info.get("runs") or [info]
-    else:
-        unet, text_encoder = build_unet(), build_text_encoder()
+    unet, text_encoder, previous = _unet_and_text_encoder(out, resume)
     unet.train()
     text_encoder.train()
     noise_sched = DDPMScheduler(num_train_timesteps=s["num_train_timesteps"], beta_start=s["beta_start"],
@@ -139,16 +131,7 @@ def train_unet(steps: int | None = None, max_minutes: float | None = None,
     g = torch.Generator().manual_seed(hp["seed"])
     t0, done, losses = time.time(), 0, []
     for step in (bar := tqdm(range(steps), desc="train unet")):
-        b = torch.randint(0, len(lat_all), (hp["batch_size"],), generator=g)
-        z0, ids = lat_all[b], ids_all[b].clone()
-        drop = torch.rand(len(b), generator=g) < hp["caption_dropout"]
-        ids[drop] = empty
-        noise = torch.randn(z0.shape, generator=g)
-        t = torch.randint(0, s["num_train_timesteps"], (len(b),), generator=g)
-        zt = noise_sched.add_noise(z0, noise, t)
-        target = noise_sched.get_velocity(z0, noise, t) if hp["prediction_type"] == "v_prediction" else noise
-        pred = unet(zt.contiguous(memory_format=torch.channels_last), t, text_encoder(ids)[0]).sample
-        loss = F.mse_loss(pred, target)
+        loss = _denoising_loss(unet, text_encoder, noise_sched, lat_all, ids_all, empty, g, hp)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -168,6 +151,40 @@ def train_unet(steps: int | None = None, max_minutes: float | None = None,
     summary = {"steps": done, "batch_size": hp["batch_size"], "train_seconds": round(time.time() - t0, 1),
                "final_loss_avg50": round(sum(losses[-50:]) / len(losses[-50:]), 4),
                "torch_threads": torch.get_num_threads()}
+    return _write_training_summary(out, summary, previous)
+
+
+def _unet_and_text_encoder(out: Path, resume: bool) -> tuple:
+    """``(unet, text_encoder, previous runs)``: new ones, or with ``resume`` those saved in ``out`` and their runs."""
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    if not resume:
+        return build_unet(), build_text_encoder(), []
+    unet = UNet2DConditionModel.from_pretrained(out, subfolder="unet")
+    text_encoder = CLIPTextModel.from_pretrained(out, subfolder="text_encoder")
+    info = json.loads((Path(out) / "training.json").read_text())
+    return unet, text_encoder, info.get("runs") or [info]
+
+
+def _denoising_loss(unet, text_encoder, noise_sched, lat_all: torch.Tensor, ids_all: torch.Tensor,
+                    empty: torch.Tensor, g: torch.Generator, hp: dict) -> torch.Tensor:
+    """The loss on one batch drawn with ``g``: captions dropped to the empty prompt with probability
+    ``caption_dropout``, uniform timesteps, MSE to the velocity (``v_prediction``) or else to the noise."""
+    b = torch.randint(0, len(lat_all), (hp["batch_size"],), generator=g)
+    z0, ids = lat_all[b], ids_all[b].clone()
+    drop = torch.rand(len(b), generator=g) < hp["caption_dropout"]
+    ids[drop] = empty
+    noise = torch.randn(z0.shape, generator=g)
+    t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(b),), generator=g)
+    zt = noise_sched.add_noise(z0, noise, t)
+    target = noise_sched.get_velocity(z0, noise, t) if hp["prediction_type"] == "v_prediction" else noise
+    pred = unet(zt.contiguous(memory_format=torch.channels_last), t, text_encoder(ids)[0]).sample
+    return F.mse_loss(pred, target)
+
+
+def _write_training_summary(out: Path, summary: dict, previous: list) -> dict:
+    """Add the runs so far (``previous`` and this one) and their totals to ``summary``; write ``training.json``."""
     runs = [{k: v for k, v in r.items() if k != "runs"} for r in previous] + [dict(summary)]
     summary |= {"total_steps": sum(r["steps"] for r in runs),
                 "total_train_seconds": round(sum(r["train_seconds"] for r in runs), 1), "runs": runs}
