@@ -17,14 +17,6 @@ PACKAGES = ("generation", "analysis", "formats", "platform")
 MAX_LINES = 60
 REASON = "Long because"
 
-#: Offenders being split elsewhere (generation/reference/ by another change);
-#: this list only shrinks, and is empty once they are done.
-ALLOWED = {
-    "generation/reference/results.py::run",
-    "generation/reference/train.py::train_lcd",
-    "generation/reference/train_diffusion.py::train_unet",
-}
-
 
 def _sources() -> list[Path]:
     return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py")
@@ -79,12 +71,8 @@ def test_the_checker_counts_the_body_and_reads_the_reason():
 
 
 def test_no_function_is_over_60_lines_without_a_reason_in_its_docstring():
-    offenders = {name: n for name, n in long_functions().items() if name not in ALLOWED}
+    offenders = long_functions()
     listing = "\n".join(f"  {name}: {n} lines" for name, n in sorted(offenders.items(), key=lambda x: -x[1]))
     assert not offenders, (f"functions over {MAX_LINES} lines (body with docstring) without a docstring line "
                            f"starting {REASON!r}; split them into named steps or say why:\n{listing}")
 
-
-def test_the_allow_list_holds_only_functions_still_too_long():
-    stale = ALLOWED - set(long_functions())
-    assert not stale, f"no longer too long (or gone), remove from ALLOWED: {', '.join(sorted(stale))}"
