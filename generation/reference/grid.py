@@ -1,4 +1,8 @@
-"""Captioned sample grids (``python -m generation.reference.grid --out docs/reference_grid.png``)."""
+"""Captioned sample grids (``python -m generation.reference.grid --out docs/reference_grid.png``).
+
+Under each caption the legibility checker's verdict (:mod:`generation.reference.legibility`),
+so a reader can compare their own glance with it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Sequence
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["generate", "captioned_grid", "main"]
+__all__ = ["generate", "captioned_grid", "checker_note", "main"]
 
 
 def generate(pipe, prompts: Sequence[str], seed: int = 0, steps: int | None = None,
@@ -31,14 +35,19 @@ def generate(pipe, prompts: Sequence[str], seed: int = 0, steps: int | None = No
 
 
 def captioned_grid(images: Sequence[Image.Image], captions: Sequence[str], cols: int = 6,
-                   cell: int = 128, text_lines: int = 4) -> Image.Image:
-    """Upscaled images in a grid, each with its (wrapped) caption beneath."""
-    if len(images) != len(captions):
-        raise ValueError(f"{len(images)} images but {len(captions)} captions")
+                   cell: int = 128, text_lines: int = 4, notes: Sequence[tuple[str, str]] | None = None
+                   ) -> Image.Image:
+    """Upscaled images in a grid, each with its (wrapped) caption beneath.
+
+    ``notes``: optional ``(text, colour)`` per image, drawn on one more line under the caption.
+    """
+    if len(images) != len(captions) or (notes is not None and len(notes) != len(images)):
+        raise ValueError(f"{len(images)} images but {len(captions)} captions"
+                         + (f" and {len(notes)} notes" if notes is not None else ""))
     font = ImageFont.load_default()
     line_h = 11
     rows = (len(images) + cols - 1) // cols
-    h = cell + 4 + text_lines * line_h
+    h = cell + 4 + (text_lines + (notes is not None)) * line_h
     canvas = Image.new("RGB", (cols * (cell + 8), rows * (h + 8)), "white")
     draw = ImageDraw.Draw(canvas)
     for k, (im, cap) in enumerate(zip(images, captions)):
@@ -46,7 +55,19 @@ def captioned_grid(images: Sequence[Image.Image], captions: Sequence[str], cols:
         canvas.paste(im.convert("RGB").resize((cell, cell), Image.NEAREST), (x, y))
         for j, line in enumerate(textwrap.wrap(cap, width=cell // 6)[:text_lines]):
             draw.text((x, y + cell + 2 + j * line_h), line, fill="black", font=font)
+        if notes is not None:
+            draw.text((x, y + cell + 2 + text_lines * line_h), notes[k][0], fill=notes[k][1], font=font)
     return canvas
+
+
+def checker_note(image: Image.Image, caption: str) -> tuple[str, str]:
+    """The legibility checker's verdict on one image as a grid note: ``("checker: ok", green)`` or what is wrong
+    (``("wrong shape count", red)``)."""
+    from .legibility import read_image
+
+    r = read_image(image, caption)
+    wrong = [k for k in ("shape", "colour", "count") if not getattr(r, k)]
+    return ("checker: ok", "darkgreen") if not wrong else ("wrong " + " ".join(wrong), "red")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     images = generate(pipe, prompts, seed=a.seed, steps=a.steps, guidance=a.guidance)
     caps = [c + (" [held-out]" if k >= a.n - a.heldout else "") for k, c in enumerate(prompts)]
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    captioned_grid(images, caps).save(a.out)
+    notes = [checker_note(im, c) for im, c in zip(images, prompts)]
+    captioned_grid(images, caps, cell=max(150, images[0].width * 2), notes=notes).save(a.out)
     print(f"wrote {a.out}")
 
 

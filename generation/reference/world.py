@@ -38,6 +38,7 @@ __all__ = [
     "make_dataset",
     "distinct_scenes",
     "heldout_prompts",
+    "parse_caption",
     "vocabulary",
 ]
 
@@ -99,6 +100,37 @@ class Scene:
 
     def is_held_out(self) -> bool:
         return any(g.pairs() in HELD_OUT_PAIRS for g in self.groups)
+
+
+def _parse_group(words: list[str]) -> Group:
+    count_of = {w: n for n, w in COUNT_WORDS.items()}
+    if len(words) != 4 or words[0] not in count_of or words[1] not in SIZES or words[2] not in COLOURS:
+        raise ValueError(f"not a group phrase: {' '.join(words)!r}")
+    count, noun = count_of[words[0]], words[3]
+    shape = noun[:-1] if count > 1 and noun.endswith("s") else noun
+    if shape not in SHAPES or (count > 1) != (noun != shape):
+        raise ValueError(f"not a group phrase: {' '.join(words)!r}")
+    return Group(count, words[1], words[2], shape)
+
+
+def parse_caption(caption: str) -> Scene:
+    """The :class:`Scene` a caption describes (the inverse of :attr:`Scene.caption`).
+
+    Raises ``ValueError`` naming the caption when it is not one of this world's.
+    """
+    words = caption.split()
+    if len(words) < 8 or words[-4:-2] != ["on", "a"] or words[-1] != "background" or words[-2] not in BACKGROUNDS:
+        raise ValueError(f"not a caption of the shapes world: {caption!r}")
+    body = words[:-4]
+    try:
+        if len(body) == 4:
+            return Scene((_parse_group(body),), words[-2])
+        relation = " ".join(body[4:-4])
+        if relation not in RELATIONS:
+            raise ValueError(f"unknown relation {relation!r}")
+        return Scene((_parse_group(body[:4]), _parse_group(body[-4:])), words[-2], relation)
+    except ValueError as e:
+        raise ValueError(f"not a caption of the shapes world: {caption!r} ({e})") from None
 
 
 def vocabulary() -> list[str]:

@@ -71,3 +71,12 @@ def test_every_caption_word_is_in_the_tokenizer_vocabulary():
 def test_bad_split_is_refused_by_name():
     with pytest.raises(ValueError, match="split"):
         world.sample_scenes(3, seed=0, split="test")
+
+
+def test_a_caption_parses_back_to_its_scene_and_a_foreign_one_is_refused_by_name():
+    scenes = world.sample_scenes(300, seed=5) + world.sample_scenes(100, seed=5, split="heldout")
+    assert all(world.parse_caption(s.caption) == s for s in scenes)
+    for bad in ("a large red circle", "two large red circle on a white background",
+                "a large red circle near a small blue square on a white background"):
+        with pytest.raises(ValueError, match="not a caption of the shapes world"):
+            world.parse_caption(bad)
