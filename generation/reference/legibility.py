@@ -47,7 +47,7 @@ import numpy as np
 
 from . import world
 
-__all__ = ["MIN_AREA", "Blob", "Reading", "find_blobs", "read_shape", "read_image", "check", "main"]
+__all__ = ["MIN_AREA", "Blob", "Reading", "find_blobs", "read_shape", "read_image", "check", "scorer_view", "main"]
 
 MIN_AREA = 0.007  # fraction of the image; the smallest shape (a small triangle) covers 0.0178
 _PALETTE = np.array(list(world.COLOURS.values()), dtype=np.float32)
@@ -213,6 +213,28 @@ def _generated(pipeline: Path, prompts, seeds, steps: int, guidance: float) -> l
     return images
 
 
+def scorer_view(images: Sequence, captions: Sequence[str], readings: Sequence[dict], n_prompts: int) -> dict:
+    """The world scorer on the same images: how often it ranks an image's own caption first among the
+    ``n_prompts`` prompts (images come in blocks of ``n_prompts``, one block per seed), overall and
+    separately for the images the checker passes and fails, with their mean CLIPScore."""
+    import torch
+
+    from .scorer import load_scorer
+
+    scorer = load_scorer()
+    prompts = list(captions[:n_prompts])
+    sim = scorer.similarity(images, prompts)
+    own = torch.arange(len(images)) % n_prompts
+    top1 = (sim.argmax(1) == own).numpy()
+    clip = scorer.clip_score(images, list(captions)).numpy()
+    ok = np.array([r["all"] for r in readings])
+    view = {"scorer_top1": float(top1.mean())}
+    for name, sel in (("checker_ok", ok), ("checker_wrong", ~ok)):
+        view[f"scorer_top1_{name}"] = float(top1[sel].mean()) if sel.any() else None
+        view[f"clip_score_{name}"] = float(clip[sel].mean()) if sel.any() else None
+    return view
+
+
 def main(argv: list[str] | None = None) -> None:
     from .model import DEFAULT_GUIDANCE, DEFAULT_PIPELINE, DEFAULT_STEPS
 
@@ -234,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         images = _generated(a.pipeline, prompts, a.seeds, a.steps, a.guidance)
     result = check(images, prompts * len(a.seeds))
+    result |= scorer_view(images, prompts * len(a.seeds), result["readings"], len(prompts))
     result |= {"source": "world renders" if a.world else str(a.pipeline), "steps": None if a.world else a.steps,
                "seeds": a.seeds, "image_size": int(_as_array(images[0]).shape[0])}
     if a.out:
