@@ -32,6 +32,7 @@ Usage::
 
     python -m generation.reference.legibility                 # the shipped model, 48 held-out prompts x 3 seeds
     python -m generation.reference.legibility --world         # the world's own renders (the checker's ceiling)
+    python -m generation.reference.legibility --split train   # training-distribution prompts instead
     python -m generation.reference.legibility --pipeline DIR --steps 2 --out var/legibility.json
 """
 
@@ -128,7 +129,7 @@ def find_blobs(image) -> list[Blob]:
     min_px = MIN_AREA * img.shape[0] * img.shape[1]
     blobs = []
     for k, name in enumerate(_NAMES):
-        comp, n = ndimage.label(labels == k, structure=np.ones((3, 3), dtype=int))
+        comp, _ = ndimage.label(labels == k, structure=np.ones((3, 3), dtype=int))
         for i, sl in enumerate(ndimage.find_objects(comp), start=1):
             mask = comp[sl] == i
             if mask.sum() < min_px:
@@ -243,12 +244,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--world", action="store_true", help="check the world's own renders instead of a model's")
     p.add_argument("--size", type=int, default=world.IMAGE_SIZE, help="render size with --world")
     p.add_argument("--prompts", type=int, default=48)
+    p.add_argument("--split", choices=["heldout", "train"], default="heldout",
+                   help="held-out prompts (those of results.py) or training-distribution ones")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     p.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
     p.add_argument("--out", type=Path, default=None, help="write every reading as JSON here")
     a = p.parse_args(argv)
-    scenes = world.distinct_scenes(a.prompts, 1234, "heldout")  # the held-out prompts of results.py
+    scenes = world.distinct_scenes(a.prompts, 1234, a.split)  # held-out: the prompts of results.py
     prompts = [s.caption for s in scenes]
     if a.world:
         images = [world.render(sc, np.random.default_rng([s, i]), a.size)
@@ -257,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
         images = _generated(a.pipeline, prompts, a.seeds, a.steps, a.guidance)
     result = check(images, prompts * len(a.seeds))
     result |= scorer_view(images, prompts * len(a.seeds), result["readings"], len(prompts))
-    result |= {"source": "world renders" if a.world else str(a.pipeline), "steps": None if a.world else a.steps,
+    result |= {"source": "world renders" if a.world else str(a.pipeline), "split": a.split,
+               "steps": None if a.world else a.steps,
                "seeds": a.seeds, "image_size": int(_as_array(images[0]).shape[0])}
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
