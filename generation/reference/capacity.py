@@ -7,7 +7,7 @@ counts a module's parameters by the kind of layer that owns them;
 (``configs/sd15_unet.json``) on the ``meta`` device: no weights, no download,
 no memory. In SD 1.5 (``use_linear_projection: false``) each transformer's
 ``proj_in``/``proj_out`` is a 1x1 convolution, so Linear-only W4A8 leaves it in
-float; the reference UNet uses linear projections.
+float; the reference UNet does the same (``configs/unet.json``).
 
 Usage::
 

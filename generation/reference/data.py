@@ -18,15 +18,15 @@ __all__ = ["CACHE_DIR", "load_dataset", "to_tensor"]
 CACHE_DIR = Path(__file__).resolve().parents[2] / "var" / "reference"
 
 
-def load_dataset(n: int, seed: int, split: str = "train", cache_dir: Path | None = None
-                 ) -> tuple[np.ndarray, list[str]]:
-    """``(images uint8 [n, 32, 32, 3], captions)``, rendered once then read from cache."""
+def load_dataset(n: int, seed: int, split: str = "train", cache_dir: Path | None = None,
+                 size: int = world.IMAGE_SIZE) -> tuple[np.ndarray, list[str]]:
+    """``(images uint8 [n, size, size, 3], captions)``, rendered once then read from cache."""
     cache = Path(cache_dir or CACHE_DIR)
-    path = cache / f"{split}_{n}_{seed}.npz"
+    path = cache / f"{split}_{n}_{seed}_{size}px.npz"
     if path.exists():
         z = np.load(path)
         return z["images"], json.loads(str(z["captions"]))
-    images, captions = world.make_dataset(n, seed, split, progress=True)
+    images, captions = world.make_dataset(n, seed, split, size=size, progress=True)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, images=images, captions=np.array(json.dumps(captions)))

@@ -67,7 +67,7 @@ def demo_prompts(n_prompts: int) -> list[str]:
 
 
 def build_demo_bundle(out_dir: str | Path, n_prompts: int = 12, seeds: Sequence[int] = (0, 1), *,
-                      pipeline: str | Path = DEFAULT_PIPELINE, calibrate: bool = False, upscale: int = 4,
+                      pipeline: str | Path = DEFAULT_PIPELINE, calibrate: bool = False, upscale: int = 2,
                       progress: bool = True) -> Path:
     """Write a contract bundle with systems ``fp32``, ``fp32-qsched``, ``w4a8`` and ``w4a8-qsched``.
 
@@ -85,7 +85,7 @@ def build_demo_bundle(out_dir: str | Path, n_prompts: int = 12, seeds: Sequence[
         Search Q-Sched coefficients now (coarse-to-fine, 5 calibration prompts,
         once on FP32 and once on W4A8) instead of reading ``weights/qsched.json``.
     upscale : int
-        Images are stored ``32 * upscale`` pixels wide (nearest neighbour), so
+        Images are stored ``upscale`` times the model's 64 pixels wide (nearest neighbour), so
         annotators see crisp pixels; the scorer box-filters them back exactly.
 
     Returns

@@ -1,7 +1,7 @@
 """The reference text-to-image model: components built from diffusers /
 transformers classes and assembled into a standard ``StableDiffusionPipeline``.
 
-* ``AutoencoderKL``: 32x32 RGB <-> 16x16x4 latents (trained on the world);
+* ``AutoencoderKL``: 64x64 RGB <-> 16x16x4 latents (three levels, factor 4; trained on the world);
 * ``CLIPTextModel``: a 2-layer, 64-wide text encoder with the offline
   word-level tokenizer of :mod:`generation.reference.tokenizer`;
 * ``UNet2DConditionModel``: v-prediction, cross-attention at 8x8 and 4x4;

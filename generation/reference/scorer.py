@@ -88,15 +88,21 @@ class ShapesScorer:
     preprocess: _Preprocess
 
     def _images_tensor(self, images) -> torch.Tensor:
-        if isinstance(images, torch.Tensor):
-            return images
+        """``[n, 3, s, s]`` in [-1, 1] at the scorer's input size ``s`` (larger images are box-averaged down)."""
         if isinstance(images, np.ndarray):
-            return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-        return torch.stack([self.preprocess(im) for im in images])
+            images = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        if not isinstance(images, torch.Tensor):
+            return torch.stack([self.preprocess(im) for im in images])
+        s = self.preprocess.image_size
+        if images.shape[-2:] != (s, s):
+            images = torch.nn.functional.interpolate(images, size=(s, s), mode="area")
+        return images
 
     @torch.no_grad()
     def image_features(self, images, normalize: bool = True, batch_size: int = 256) -> torch.Tensor:
-        """Embeddings ``[n, d]`` of PIL images, a uint8 ``[n, h, w, 3]`` array or a preprocessed tensor."""
+        """Embeddings ``[n, d]`` of PIL images, a uint8 ``[n, h, w, 3]`` array or a ``[n, 3, h, w]`` tensor
+        in [-1, 1]; every image is box-averaged to the scorer's input size (32x32) first, as a 64x64
+        world render box-averaged by 2 is a 32x32 render of the same scene."""
         x = self._images_tensor(images)
         feats = [self.model.encode_image(x[i:i + batch_size], normalize=normalize)
                  for i in range(0, len(x), batch_size)]

@@ -121,8 +121,9 @@ def consistency_loss(pred: torch.Tensor, target: torch.Tensor, huber_c: float) -
 
 def encode_dataset(pipe, n: int, seed: int, cache: Path = LCD_DIR) -> tuple[torch.Tensor, list[str]]:
     """Scaled latent means of the world training set under the teacher's autoencoder (cached in ``cache``)."""
-    images, captions = load_dataset(n, seed, "train", cache_dir=cache)
-    path = Path(cache) / f"latents_{n}_{seed}.pt"
+    size = pipe.vae.config.sample_size
+    images, captions = load_dataset(n, seed, "train", cache_dir=cache, size=size)
+    path = Path(cache) / f"latents_{n}_{seed}_{size}px.pt"
     if path.exists():
         return torch.load(path), captions
     x = to_tensor(images)

@@ -47,7 +47,8 @@ def train(steps: int | None = None, out: Path = DEFAULT_WEIGHTS) -> dict:
     steps = steps or hp["steps"]
     arch = json.loads(CONFIG_PATH.read_text())
     torch.manual_seed(hp["seed"])
-    images, captions = load_dataset(dcfg["train_n"], dcfg["train_seed"], "train")
+    size = arch["vision_cfg"]["image_size"]  # the scorer reads 32x32; larger images are box-averaged down
+    images, captions = load_dataset(dcfg["train_n"], dcfg["train_seed"], "train", size=size)
     x_all = to_tensor(images)
     tok = _Tokenize(arch["text_cfg"]["context_length"])
     ids_all = tok(captions)
@@ -78,7 +79,7 @@ def train(steps: int | None = None, out: Path = DEFAULT_WEIGHTS) -> dict:
     train_s = time.time() - t0
     save_scorer(model, arch, out)
     scorer = load_scorer(out)
-    held_images, held_captions = load_dataset(dcfg["heldout_n"], dcfg["heldout_seed"], "heldout")
+    held_images, held_captions = load_dataset(dcfg["heldout_n"], dcfg["heldout_seed"], "heldout", size=size)
     summary = {
         "steps": steps,
         "train_seconds": round(train_s, 1),

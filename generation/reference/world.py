@@ -42,7 +42,7 @@ __all__ = [
     "vocabulary",
 ]
 
-IMAGE_SIZE = 32
+IMAGE_SIZE = 64  # pixels; 32 still renders (the scorer reads 32x32), but small shapes lose their corners there
 SUPERSAMPLE = 4
 
 COLOURS: dict[str, tuple[int, int, int]] = {

@@ -26,3 +26,11 @@ def test_the_reference_unets_attention_linears_are_found():
 
     s = parameter_shares(build_unet())
     assert 0 < s["attention_linear"] < s["linear"]
+
+
+def test_the_reference_unet_projects_like_sd15_so_linear_only_w4a8_touches_a_similar_share():
+    from generation.reference.model import build_unet
+
+    ours, sd15 = parameter_shares(build_unet()), parameter_shares(sd15_unet())
+    assert type(build_unet().down_blocks[1].attentions[0].proj_in) is nn.Conv2d  # as SD 1.5's
+    assert abs(ours["linear_share"] - sd15["linear_share"]) < 0.10

@@ -52,7 +52,7 @@ def test_the_folder_is_a_standard_diffusers_pipeline_with_a_few_step_scheduler(p
 
 def test_images_are_not_degenerate(samples):
     arrs = np.stack([np.asarray(im, dtype=np.float32) for im in samples])
-    assert arrs.shape == (N, 32, 32, 3)
+    assert arrs.shape == (N, world.IMAGE_SIZE, world.IMAGE_SIZE, 3) == (N, 64, 64, 3)
     assert np.isfinite(arrs).all()
     assert arrs.std(axis=(1, 2, 3)).min() > 10  # every image has shapes on a background
     assert np.abs(arrs[0] - arrs[1]).mean() > 5  # different prompts, different pictures
@@ -65,8 +65,18 @@ def test_the_scorer_ranks_the_matching_caption_first_for_most_samples(samples, p
     assert hits >= N // 2 + 1, f"only {hits}/{N} samples were matched to their own caption"
 
 
+def test_the_legibility_checker_reads_most_samples_right(samples, prompts):
+    from generation.reference.legibility import check
+
+    result = check(samples, prompts)
+    # shape, colour and count all right: 16 of 20 when the 64x64 weights were committed, 3 of 20 for the 32x32 model
+    assert result["all"] >= 0.7, result
+
+
 def test_same_seed_same_image_and_another_seed_another_image(pipe, prompts, samples):
-    again = generate(pipe, prompts[:2], seed=0, steps=4)
+    # the same batch as the samples' first one (16 prompts): a batch of another size runs other CPU kernels,
+    # whose rounding moved one pixel of the 64x64 model by 1
+    again = generate(pipe, prompts[:16], seed=0, steps=4)
     other = generate(pipe, prompts[:2], seed=100, steps=4)
     assert np.array_equal(np.asarray(again[0]), np.asarray(samples[0]))
     assert np.array_equal(np.asarray(again[1]), np.asarray(samples[1]))

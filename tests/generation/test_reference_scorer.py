@@ -26,6 +26,15 @@ def test_it_ranks_the_true_caption_first_for_most_world_images(scorer):
     assert hits >= 16, f"only {hits}/20 captions ranked first"
 
 
+def test_a_64px_render_reads_like_the_32px_render_of_the_same_scene(scorer):
+    scenes = world.sample_scenes(8, seed=5)
+    small = np.stack([world.render(s, np.random.default_rng(i), 32) for i, s in enumerate(scenes)])
+    large = np.stack([world.render(s, np.random.default_rng(i), 64) for i, s in enumerate(scenes)])
+    a, b = scorer.image_features(small), scorer.image_features(large)
+    assert a.shape == b.shape == (8, 64)
+    assert float((a * b).sum(1).min()) > 0.95  # box-averaged to the scorer's 32x32 input first
+
+
 def test_matching_caption_scores_higher_than_a_changed_colour(scorer):
     scene = world.Scene((world.Group(1, "large", "red", "circle"),), "white")
     img = Image.fromarray(world.render(scene, np.random.default_rng(0)))

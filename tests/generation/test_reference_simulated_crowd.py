@@ -33,11 +33,16 @@ def test_a_crowd_is_heterogeneous_and_bad_settings_are_refused():
         make_crowd(3, np.random.default_rng(0), sharpness=0)
 
 
+# 12 prompts: the win rates' p-values are cluster-robust (annotator x prompt), and with the 64x64 model one of 6
+# prompts' wrong-prompt image scores above its wrong-colour one, so 6 prompts (p 0.14) or 10 (p 0.057) were too few
+N_PROMPTS = 12
+
+
 @pytest.fixture(scope="module")
 def contrast(tmp_path_factory):
     from generation.reference.scorer import load_scorer
 
-    out = build_contrast_bundle(tmp_path_factory.mktemp("crowd") / "bundle", n_prompts=6, seeds=(0, 1))
+    out = build_contrast_bundle(tmp_path_factory.mktemp("crowd") / "bundle", n_prompts=N_PROMPTS, seeds=(0, 1))
     scorer = load_scorer()
     return out, scorer, ground_truth(out, scorer)
 
@@ -53,14 +58,14 @@ def test_votes_through_the_api_recover_the_known_ordering(contrast, tmp_path, se
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.QSCHED_RATE_LIMITS = False  # one IP plays the whole crowd: a load test, as bench_annotate
     rng = np.random.default_rng(0)
-    crowd = make_crowd(48, rng, sharpness=0.5)
+    n_items = 3 * N_PROMPTS * 2  # pairs x prompts x seeds, one criterion
+    crowd = make_crowd(n_items * 4 // 3, rng, sharpness=0.5)  # quota 3 each: every vote cast
     # precondition: under the choice model each system beats the next one in the known order
     assert all(truth.pair_rates(a, b, crowd)[0] > 0.55 for a, b in zip(truth.ordering, truth.ordering[1:]))
     get_user_model().objects.create_superuser("owner", password="x")
     call_command("import_bundle", str(bundle), study="crowd", votes_per_pair=4, launch=True,
                  attention_check_rate=0.0, quota=3, stdout=io.StringIO())  # each annotator an equal share
     stats = run_crowd(DjangoClient(), "crowd", crowd, scorer, rng, known=truth.utility_by_sha)
-    n_items = 3 * 6 * 2  # pairs x prompts x seeds, one criterion
     assert stats["votes"] == n_items * 4 and stats["refused"] == 0
     call_command("export_votes", "crowd", format="csv", out=tmp_path / "votes.csv", stdout=io.StringIO())
     votes = read_votes(tmp_path / "votes.csv")

@@ -103,7 +103,7 @@ def test_a_checkpoint_exports_to_a_pipeline_that_loads_and_samples(tmp_path):
     assert json.loads((dest / "training.json").read_text())["steps"] == 1
     images = generate_images(load_pipeline(dest), ["a large red circle on a white background"], [0],
                              num_inference_steps=2, guidance_scale=1.0)
-    assert images[0].size == (32, 32)
+    assert images[0].size == (64, 64)
 
 
 def test_exporting_without_a_checkpoint_says_how_to_make_one(tmp_path):
@@ -111,3 +111,10 @@ def test_exporting_without_a_checkpoint_says_how_to_make_one(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="train lcd"):
         export_checkpoint(tmp_path)
+
+
+def test_a_decoder_only_autoencoder_run_needs_a_trained_autoencoder_to_resume():
+    from generation.reference.train_diffusion import train_vae
+
+    with pytest.raises(ValueError, match="resume"):
+        train_vae(steps=1, decoder_only=True)

@@ -22,7 +22,8 @@ def test_different_seeds_give_different_scenes():
 
 def test_images_are_uint8_rgb_and_show_the_background_and_the_shapes():
     scene = world.Scene((world.Group(2, "large", "red", "circle"),), "grey")
-    img = world.render(scene, np.random.default_rng(0))
+    assert world.render(scene, np.random.default_rng(0)).shape == (world.IMAGE_SIZE, world.IMAGE_SIZE, 3) == (64, 64, 3)
+    img = world.render(scene, np.random.default_rng(0), size=32)
     assert img.shape == (32, 32, 3) and img.dtype == np.uint8
     assert tuple(img[0, 0]) == world.BACKGROUNDS["grey"]
     reds = np.all(np.abs(img.astype(int) - world.COLOURS["red"]) < 10, axis=-1)
