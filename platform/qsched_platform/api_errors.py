@@ -89,7 +89,6 @@ def exception_handler(exc, context):
     refusal = app_refusal(exc)
     if refusal is not None:
         status, body, retry_after = refusal
-        drf_views.set_rollback()  # as DRF does for its own refusals: nothing a refused request wrote is kept
         return Response(body, status=status,
                         headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
     if isinstance(exc, RequestDataTooBig):
