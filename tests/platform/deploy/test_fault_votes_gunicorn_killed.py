@@ -124,7 +124,7 @@ def test_every_accepted_vote_is_stored_once_when_gunicorn_workers_are_killed_mid
     # an annotator they exclude gives their slots back, annotate.recollect: only valid votes fill an item)
     counted = Vote.objects.filter(study=study, attention_check=False)
     per_item = Counter(counted.filter(annotator__excluded=False).values_list("assignment__work_item_id", flat=True))
-    assert max(per_item.values()) <= 3
+    assert max(per_item.values(), default=0) <= 3  # empty when every annotator happened to be excluded
     per_annotator_item = Counter(counted.values_list("annotator_id", "assignment__work_item_id"))
     assert max(per_annotator_item.values()) == 1
     print(f"{len(accepted)} votes accepted, {len(kills)} workers killed, "
