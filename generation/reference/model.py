@@ -68,19 +68,23 @@ def build_text_encoder():
 
 
 def build_scheduler(kind: str = "lcm"):
-    """The few-step scheduler (``"lcm"`` or ``"tcd"``) with the training noise schedule."""
-    from diffusers import LCMScheduler, TCDScheduler
+    """The few-step scheduler with the training noise schedule: ``"lcm"``, ``"tcd"``, or ``"ddim"``
+    (deterministic DDIM with trailing timesteps, ``999, 749, 499, 249`` for 4 steps: the phase edges a
+    PCM-style phased student is trained on)."""
+    from diffusers import DDIMScheduler, LCMScheduler, TCDScheduler
 
     s = _cfg("train.json")["scheduler"]
     kw = dict(num_train_timesteps=s["num_train_timesteps"], beta_start=s["beta_start"],
               beta_end=s["beta_end"], beta_schedule=s["beta_schedule"],
-              prediction_type=_cfg("train.json")["unet"]["prediction_type"],
-              original_inference_steps=s["original_inference_steps"], clip_sample=False, steps_offset=1)
+              prediction_type=_cfg("train.json")["unet"]["prediction_type"], clip_sample=False, steps_offset=1)
+    if kind == "ddim":  # (trailing spacing does not use steps_offset; 1 keeps the pipeline from rewriting it)
+        return DDIMScheduler(**kw, timestep_spacing="trailing", set_alpha_to_one=True)
+    kw |= dict(original_inference_steps=s["original_inference_steps"])
     if kind == "lcm":
         return LCMScheduler(**kw)
     if kind == "tcd":
         return TCDScheduler(**kw)
-    raise ValueError(f"scheduler kind must be 'lcm' or 'tcd', got {kind!r}")
+    raise ValueError(f"scheduler kind must be 'lcm', 'tcd' or 'ddim', got {kind!r}")
 
 
 def assemble_pipeline(vae, text_encoder, tokenizer, unet, scheduler=None):
@@ -102,7 +106,7 @@ def load_pipeline(path: str | Path = DEFAULT_PIPELINE, scheduler: str | None = N
     Parameters
     ----------
     path : folder written by ``train_diffusion`` (default: the shipped weights).
-    scheduler : ``None`` keeps the saved one (LCM); ``"lcm"`` or ``"tcd"`` swaps it.
+    scheduler : ``None`` keeps the saved one; ``"lcm"``, ``"tcd"`` or ``"ddim"`` swaps it.
     dtype : torch dtype of the weights (float32 on CPU).
     """
     from diffusers import DiffusionPipeline

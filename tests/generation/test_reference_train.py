@@ -118,3 +118,71 @@ def test_a_decoder_only_autoencoder_run_needs_a_trained_autoencoder_to_resume():
 
     with pytest.raises(ValueError, match="resume"):
         train_vae(steps=1, decoder_only=True)
+
+
+def test_a_phased_student_jumps_to_the_edges_ddim_samples_through():
+    from diffusers import DDIMScheduler
+
+    from generation.reference.model import build_scheduler
+    from generation.reference.train import student_scheduler
+
+    ddim = build_scheduler("ddim")
+    ddim.set_timesteps(4)
+    lcm, _ = _schedule()
+    sched = DistillationSchedule(lcm.alphas_cumprod, 100, 10.0, phases=4)
+    # the phase starts are the timesteps DDIM visits; each phase ends where the next sampling step starts
+    assert ddim.timesteps.tolist() == [999, 749, 499, 249]
+    assert sched.edge(torch.tensor([999, 759, 749, 509, 499, 259, 249, 9, 0])).tolist() == [
+        749, 749, 499, 499, 249, 249, -1, -1, -1]
+    z, v = torch.randn(3, 4, 2, 2), torch.randn(3, 4, 2, 2)
+    t = torch.tensor([249, 499, 749])
+    assert torch.allclose(sched.jump(v, z, t, t), z, atol=1e-5)  # the edge condition holds by construction
+    x0, _ = sched.x0_eps(v, z, t)
+    assert torch.allclose(sched.jump(v, z, t, torch.tensor([-1, -1, -1])), x0)  # the last phase ends clean
+    # one DDIM step of the stock scheduler is the jump to the phase edge
+    step = ddim.step(v[2:3], 749, z[2:3]).prev_sample
+    assert torch.allclose(step, sched.jump(v[2:3], z[2:3], torch.tensor([749]), torch.tensor([499])), atol=1e-5)
+    assert isinstance(student_scheduler({"phases": 4}), DDIMScheduler)
+
+
+def test_phase_edges_off_the_skipping_grid_and_unknown_targets_are_refused():
+    lcm, _ = _schedule()
+    with pytest.raises(ValueError, match="must lie on the skipping-step grid"):
+        DistillationSchedule(lcm.alphas_cumprod, 50, 10.0, phases=4)  # 749 is not on 19, 39, ..., 999
+    with pytest.raises(ValueError, match="target"):
+        load_config(target="teachers")
+    with pytest.raises(ValueError, match="phases"):
+        load_config(phases=0)
+
+
+def test_the_unguided_teacher_step_equals_the_guidance_formula_at_w_1():
+    from generation.reference.train import _teacher_step
+
+    lcm, sched = _schedule()
+    torch.manual_seed(0)
+
+    class Net(torch.nn.Module):  # any function of (z, t, emb) will do
+        def forward(self, z, t, emb):
+            return type("Out", (), {"sample": torch.tanh(z * emb.mean((1, 2)).view(-1, 1, 1, 1) + t.view(-1, 1, 1, 1) / 999)})
+
+    z, emb, empty = torch.randn(2, 4, 3, 3), torch.randn(2, 5, 8), torch.randn(1, 5, 8)
+    t = torch.tensor([499, 999])
+    fast = _teacher_step(Net(), sched, z, t, sched.previous(t), emb, empty, 1.0)
+    guided = _teacher_step(Net(), sched, z, t, sched.previous(t), emb, empty, 1.0 + 1e-9)
+    assert torch.allclose(fast, guided, atol=1e-5)
+    assert not torch.allclose(fast, _teacher_step(Net(), sched, z, t, sched.previous(t), emb, empty, 2.0))
+
+
+@pytest.mark.parametrize("extra", [{"target": "data"}, {"phases": 4, "ddim_timesteps": 100}])
+def test_the_data_target_and_the_phased_student_train_and_export(tmp_path, extra):
+    from generation.reference.model import load_pipeline
+    from generation.reference.train import export_checkpoint
+
+    torch.set_num_threads(1)
+    cfg = load_config(steps=1, batch_size=2, checkpoint_every=1, eval_every=1000, data={"train_n": 8, "train_seed": 0},
+                      cache_dir=str(tmp_path / "cache"), **extra)
+    summary = train_lcd(cfg, tmp_path / "run", progress=False)
+    assert summary["steps"] == 1 and summary["config"] == cfg
+    pipe = load_pipeline(export_checkpoint(tmp_path / "run", tmp_path / "exported"))
+    want = "DDIMScheduler" if "phases" in extra else "LCMScheduler"
+    assert type(pipe.scheduler).__name__ == want
