@@ -54,7 +54,7 @@ from .data import CACHE_DIR, load_dataset, to_tensor
 from .model import DEFAULT_PIPELINE, assemble_pipeline, build_scheduler, load_pipeline
 
 __all__ = ["LCD_CONFIG", "load_config", "DistillationSchedule", "consistency_loss", "encode_dataset",
-           "student_scheduler",
+           "student_scheduler", "method_name",
            "train_lcd", "export_checkpoint", "world_fd_by_seed", "evaluate", "main"]
 
 LCD_CONFIG = Path(__file__).parent / "configs" / "lcd.json"
@@ -362,7 +362,7 @@ def _save_student(student_dir: Path, pipe, run: _Distillation, t0: float) -> dic
     assemble_pipeline(pipe.vae, pipe.text_encoder, pipe.tokenizer, run.target,
                       student_scheduler(config)).save_pretrained(
         student_dir, safe_serialization=True)
-    summary = {"method": "latent consistency distillation (EMA target saved)", "steps": step,
+    summary = {"method": method_name(config), "steps": step,
                "config": config, "train_seconds": round(time.time() - t0, 1),
                "steps_per_second": round(step / max(time.time() - t0, 1e-9), 4),
                "final_loss_avg50": round(sum(losses[-50:]) / max(len(losses[-50:]), 1), 6),
@@ -371,9 +371,19 @@ def _save_student(student_dir: Path, pipe, run: _Distillation, t0: float) -> dic
     return summary
 
 
-def export_checkpoint(out: Path = LCD_DIR, dest: Path | None = None) -> Path:
+def method_name(config: dict) -> str:
+    """What a run of ``config`` is, in words (for ``training.json``)."""
+    kind = (f"PCM-style phased consistency distillation, {config['phases']} phases" if config.get("phases")
+            else "latent consistency distillation")
+    if config.get("target", "teacher") == "data":
+        kind += ", data target (consistency tuning)"
+    return kind + " (EMA target saved)"
+
+
+def export_checkpoint(out: Path = LCD_DIR, dest: Path | None = None, half: bool = False) -> Path:
     """Save the target network of ``<out>/checkpoint.pt`` as a pipeline (default ``<out>/pipeline``),
-    e.g. to evaluate a run that is still going; its ``training.json`` says how far the run was."""
+    e.g. to evaluate a run that is still going; its ``training.json`` says how far the run was.
+    ``half`` stores every weight in float16 (half the bytes; ``load_pipeline`` loads it as float32)."""
     out = Path(out)
     ckpt = out / "checkpoint.pt"
     if not ckpt.exists():
@@ -384,10 +394,10 @@ def export_checkpoint(out: Path = LCD_DIR, dest: Path | None = None) -> Path:
     pipe.unet.load_state_dict(state["target"])
     pipe.scheduler = student_scheduler(state["config"])
     dest = Path(dest or out / "pipeline")
-    pipe.save_pretrained(dest, safe_serialization=True)
+    (pipe.to(torch.float16) if half else pipe).save_pretrained(dest, safe_serialization=True)
     losses = state["losses"]
     (dest / "training.json").write_text(json.dumps({
-        "method": "latent consistency distillation (EMA target saved)", "steps": state["step"],
+        "method": method_name(state["config"]), "steps": state["step"], "stored_as": "float16" if half else "float32",
         "config": state["config"], "train_seconds": round(state["seconds"], 1),
         "steps_per_second": round(state["step"] / max(state["seconds"], 1e-9), 4),
         "final_loss_avg50": round(sum(losses[-50:]) / max(len(losses[-50:]), 1), 6),
@@ -450,6 +460,7 @@ def main(argv: list[str] | None = None) -> None:
     x = sub.add_parser("export", help="save the target network of <out>/checkpoint.pt as a pipeline")
     x.add_argument("--out", type=Path, default=LCD_DIR)
     x.add_argument("--dest", type=Path, default=None)
+    x.add_argument("--half", action="store_true", help="store the weights in float16 (half the bytes)")
     for sp in (t, e, x):
         sp.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     a = p.parse_args(argv)
@@ -457,7 +468,7 @@ def main(argv: list[str] | None = None) -> None:
     if a.command == "lcd":
         summary = train_lcd(load_config(a.config, steps=a.steps), a.out, a.resume, a.max_minutes)
     elif a.command == "export":
-        summary = {"pipeline": str(export_checkpoint(a.out, a.dest))}
+        summary = {"pipeline": str(export_checkpoint(a.out, a.dest, a.half))}
     else:
         summary = evaluate(a.student, None if a.no_teacher else a.teacher, tuple(a.steps), a.prompts,
                            tuple(a.seeds))

@@ -1,6 +1,7 @@
 """Latent consistency distillation: the boundary scalings are the LCMScheduler's, and resuming is exact."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -183,6 +184,15 @@ def test_the_data_target_and_the_phased_student_train_and_export(tmp_path, extra
                       cache_dir=str(tmp_path / "cache"), **extra)
     summary = train_lcd(cfg, tmp_path / "run", progress=False)
     assert summary["steps"] == 1 and summary["config"] == cfg
-    pipe = load_pipeline(export_checkpoint(tmp_path / "run", tmp_path / "exported"))
+    half = "phases" in extra
+    dest = export_checkpoint(tmp_path / "run", tmp_path / "exported", half=half)
+    pipe = load_pipeline(dest)
     want = "DDIMScheduler" if "phases" in extra else "LCMScheduler"
     assert type(pipe.scheduler).__name__ == want
+    assert json.loads((dest / "training.json").read_text())["method"].startswith(
+        "PCM-style phased" if "phases" in extra else "latent consistency distillation, data target")
+    unet_file = dest / "unet" / "diffusion_pytorch_model.safetensors"
+    teacher_file = Path("generation/reference/weights/pipeline/unet/diffusion_pytorch_model.safetensors")
+    if half:  # stored in half the bytes, loaded as float32
+        assert unet_file.stat().st_size < 0.55 * teacher_file.stat().st_size
+        assert pipe.unet.dtype == torch.float32 and pipe.vae.dtype == torch.float32
