@@ -53,6 +53,7 @@ def main() -> None:
     p.add_argument("--random-rate", type=float, default=0.05, help="share of annotators clicking at random")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=1, help="independent crowds, each on a fresh copy of the study")
+    p.add_argument("--json", type=Path, default=None, help="also write every crowd's recovery curve here")
     a = p.parse_args()
     import torch
 
@@ -143,16 +144,27 @@ def main() -> None:
               f"{r['votes_needed']} votes on this pair")
     print(f"  predicted for the study: {last['prediction']['study_votes']} counted votes "
           f"(largest pair count x {last['prediction']['n_compared_pairs']} compared pairs)")
-    print(f"{'votes':>7} {'counted':>8}  {'BT order':<60} recovered")
+    print(f"{'votes':>7} {'counted':>8}  {'BT order':<60} {'adjacent p-values':<22} recovered")
     for r in last["curve"][:: max(1, len(last["curve"]) // 12)]:
-        print(f"{r['votes']:>7} {r['votes_counted']:>8}  {' > '.join(r['bt_order']):<60} {r['recovered']}")
-    print(f"{'crowd':>5} {'votes':>6} {'predicted':>9} {'first recovered':>16} {'stays recovered':>16}  (counted votes)")
+        pv = " ".join("-" if x["p_value"] is None else f"{x['p_value']:.3f}" for x in r["adjacent"])
+        print(f"{r['votes']:>7} {r['votes_counted']:>8}  {' > '.join(r['bt_order']):<60} {pv:<22} {r['recovered']}")
+    print("counted votes at which the ordering is first recovered / recovered and kept to the end;")
+    print("clustered: the analysis's default test; sign test: the exact sign test (independent votes, as the calculator)")
+    print(f"{'crowd':>5} {'votes':>6} {'predicted':>9} {'clustered first':>16} {'clustered kept':>15} "
+          f"{'sign test first':>16} {'sign test kept':>15}")
     for i, run in enumerate(runs):
         c = run["curve"]
-        first = next((r["votes_counted"] for r in c if r["recovered"]), None)
-        stays = next((r["votes_counted"] for j, r in enumerate(c) if all(x["recovered"] for x in c[j:])), None)
-        print(f"{i:>5} {c[-1]['votes_counted']:>6} {run['prediction']['study_votes']!s:>9} {first!s:>16} "
-              f"{stays!s:>16}")
+        cells = []
+        for key in ("recovered", "recovered_sign_test"):
+            cells.append(next((r["votes_counted"] for r in c if r[key]), None))
+            cells.append(next((r["votes_counted"] for j, r in enumerate(c) if all(x[key] for x in c[j:])), None))
+        print(f"{i:>5} {c[-1]['votes_counted']:>6} {run['prediction']['study_votes']!s:>9} {cells[0]!s:>16} "
+              f"{cells[1]!s:>15} {cells[2]!s:>16} {cells[3]!s:>15}")
+    if a.json:
+        a.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(a).items()},
+                                      "known_means": truth.system_means, "ordering": truth.ordering,
+                                      "crowds": [{k: v for k, v in run.items() if k != "votes"} for run in runs]},
+                                     indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""The reference model's shipped Q-Sched coefficients and the calibration prompts that found them.
+"""The reference models' shipped Q-Sched coefficients and the calibration prompts that found them.
 
-``weights/qsched.json`` is written by :mod:`generation.reference.results` and
-read by :mod:`generation.reference.demo`; both import this module, so neither
-imports the other.
+Each pipeline folder holds the coefficients calibrated on it, ``<pipeline>/qsched.json``
+(:func:`qsched_path`): written by :mod:`generation.reference.results` and read by
+:mod:`generation.reference.demo`; both import this module, so neither imports the other.
 """
 
 from __future__ import annotations
@@ -12,10 +12,20 @@ from pathlib import Path
 
 from . import world
 
-__all__ = ["QSCHED_PATH", "CALIBRATION_SEED", "calibration_prompts", "load_qsched_coefficients",
+__all__ = ["QSCHED_PATH", "qsched_path", "CALIBRATION_SEED", "calibration_prompts", "load_qsched_coefficients",
            "save_qsched_coefficients"]
 
-QSCHED_PATH = Path(__file__).parent / "weights" / "qsched.json"
+
+
+def qsched_path(pipeline: str | Path | None = None) -> Path:
+    """Where the Q-Sched coefficients calibrated on ``pipeline`` (default: the testbed) are kept."""
+    from .model import DEFAULT_PIPELINE
+
+    return Path(pipeline or DEFAULT_PIPELINE) / "qsched.json"
+
+
+#: The testbed's coefficients (the distilled student's).
+QSCHED_PATH = qsched_path()
 #: World seed of the calibration scenes (training distribution, disjoint from the evaluation prompts).
 CALIBRATION_SEED = 2025
 
@@ -33,8 +43,8 @@ def load_qsched_coefficients(path: str | Path = QSCHED_PATH, system: str = "w4a8
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no Q-Sched coefficients at {path}; run `python -m generation.reference.results`"
-                                " or pass calibrate=True")
+        raise FileNotFoundError(f"no Q-Sched coefficients at {path}; run `python -m generation.reference.results"
+                                f" --pipeline {path.parent}` or pass calibrate=True")
     data = json.loads(path.read_text())
     systems = data.get("systems")
     if not isinstance(systems, dict) or system not in systems:

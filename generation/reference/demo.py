@@ -10,7 +10,7 @@ is compared (6 comparisons), so the Bradley-Terry graph is complete.
 
 Uses the real generation module: :func:`generation.quantize.quantize_denoiser`
 (W4A8, Linear layers), :class:`generation.qsched.QSched` (coefficients shipped
-in ``weights/qsched.json``, one set per system, found by ``results.py`` with
+in ``<pipeline>/qsched.json``, one set per system, found by ``results.py`` with
 :func:`generation.calibrate.calibrate`, or searched afresh with
 ``calibrate=True``), the paper's JAQ form with the world scorer standing in
 for CLIP ViT-L/14 (:func:`generation.reference.results.make_jaq`), and the
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import world
-from .coefficients import QSCHED_PATH, calibration_prompts, load_qsched_coefficients
+from .coefficients import QSCHED_PATH, calibration_prompts, load_qsched_coefficients, qsched_path
 from .model import DEFAULT_GUIDANCE, DEFAULT_PIPELINE, DEFAULT_STEPS, load_pipeline
 from .results import make_jaq, reference_features
 from .scorer import load_scorer
@@ -83,7 +83,7 @@ def build_demo_bundle(out_dir: str | Path, n_prompts: int = 12, seeds: Sequence[
         Reference pipeline folder (default: the shipped weights).
     calibrate : bool
         Search Q-Sched coefficients now (coarse-to-fine, 5 calibration prompts,
-        once on FP32 and once on W4A8) instead of reading ``weights/qsched.json``.
+        once on FP32 and once on W4A8) instead of reading ``<pipeline>/qsched.json``.
     upscale : int
         Images are stored ``upscale`` times the model's 64 pixels wide (nearest neighbour), so
         annotators see crisp pixels; the scorer box-filters them back exactly.
@@ -138,7 +138,7 @@ def _demo_systems(pipeline, jaq, calibrate: bool, upscale: int, progress: bool) 
                                            "quantized_layers": len(report.quantized),
                                            "unet_bytes_packed": report.bytes_after_packed}
         qs, _ = build(sid == "w4a8")
-        coeffs = _calibrate_now(qs, jaq, progress) if calibrate else load_qsched_coefficients(system=sid)
+        coeffs = _calibrate_now(qs, jaq, progress) if calibrate else load_qsched_coefficients(qsched_path(pipeline), sid)
         qs.scheduler = QSched(stock_scheduler(qs), c_x=tuple(coeffs["c_x"]), c_theta=tuple(coeffs["c_theta"]))
         systems += [
             System(sid, label, _Upscaled(plain, upscale), common | quant),

@@ -7,8 +7,18 @@ transformers classes and assembled into a standard ``StableDiffusionPipeline``.
 * ``UNet2DConditionModel``: v-prediction, cross-attention at 8x8 and 4x4;
 * ``LCMScheduler`` (4 steps) by default; ``TCDScheduler`` works too.
 
-The saved folder loads with ``DiffusionPipeline.from_pretrained(folder)``,
-offline, like any diffusers pipeline.
+Two pipelines are shipped, each a folder that loads with
+``DiffusionPipeline.from_pretrained(folder)``, offline, like any diffusers pipeline:
+
+* ``weights/teacher``: the undistilled v-prediction model trained by
+  :mod:`generation.reference.train_diffusion`;
+* ``weights/student``: the few-step student distilled from it by
+  :mod:`generation.reference.train` (4-phase PCM-style, stored in float16), the
+  **testbed** (:data:`DEFAULT_PIPELINE`): results, the demo, the grid, the
+  legibility checker and the simulated crowd use it unless told otherwise.
+
+Each folder also holds the Q-Sched coefficients calibrated on it (``qsched.json``,
+:mod:`generation.reference.coefficients`).
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import torch
 __all__ = [
     "CONFIG_DIR",
     "DEFAULT_PIPELINE",
+    "TEACHER_PIPELINE",
+    "STUDENT_PIPELINE",
     "DEFAULT_STEPS",
     "DEFAULT_GUIDANCE",
     "build_vae",
@@ -32,7 +44,10 @@ __all__ = [
 ]
 
 CONFIG_DIR = Path(__file__).parent / "configs"
-DEFAULT_PIPELINE = Path(__file__).parent / "weights" / "pipeline"
+TEACHER_PIPELINE = Path(__file__).parent / "weights" / "teacher"
+STUDENT_PIPELINE = Path(__file__).parent / "weights" / "student"
+#: The testbed: the distilled student.
+DEFAULT_PIPELINE = STUDENT_PIPELINE
 DEFAULT_STEPS = 4
 DEFAULT_GUIDANCE = 1.0
 

@@ -21,7 +21,7 @@ per seed, then as mean ± standard error over seeds
 
 Q-Sched's coefficients are searched with :func:`generation.calibrate.calibrate`
 on 5 calibration prompts (training distribution, disjoint from the evaluation
-prompts), maximising the same JAQ; all of them are saved to ``weights/qsched.json``. Writes ``results.json`` and ``results.md``
+prompts), maximising the same JAQ; all of them are saved to ``<pipeline>/qsched.json``. Writes ``results.json`` and ``results.md``
 and prints the Markdown table.
 """
 
@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from . import world
-from .coefficients import calibration_prompts, save_qsched_coefficients
+from .coefficients import calibration_prompts, qsched_path, save_qsched_coefficients
 from .data import CACHE_DIR
 from .model import DEFAULT_GUIDANCE, DEFAULT_PIPELINE, DEFAULT_STEPS, load_pipeline
 from .scorer import load_scorer
@@ -203,7 +203,7 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1, 2), out: Path =
 
     Q-Sched's coefficients are calibrated separately on each system (FP32 included:
     the control the paper lacks) and, with ``save_qsched``, all are written to
-    ``weights/qsched.json`` for the demo.
+    ``<path>/qsched.json`` (beside the pipeline's weights) for the demo.
     """
     from generation.calibrate import calibrate
     from generation.fid import feature_statistics
@@ -246,7 +246,7 @@ def run(path=DEFAULT_PIPELINE, n_prompts: int = 48, seeds=(0, 1, 2), out: Path =
     if save_qsched:
         save_qsched_coefficients({"strategy": strategy, "calibration_prompts": calib_prompts, "seed": 0,
                                   "jaq": f"paper, k = {k:g}", "source": "python -m generation.reference.results",
-                                  "systems": coefficients})
+                                  "pipeline": Path(path).name, "systems": coefficients}, qsched_path(path))
     return _write_results(results, out, t0)
 
 
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--conv-rows", action="store_true", help="add the W4A8 Linear+conv variant")
     p.add_argument("--out", type=Path, default=CACHE_DIR / "results")
     p.add_argument("--no-save-qsched", action="store_true",
-                   help="do not overwrite the shipped weights/qsched.json used by the demo")
+                   help="do not overwrite the pipeline's shipped qsched.json (the demo reads it)")
     p.add_argument("--k", type=float, default=2.0, help="JAQ weight of the quality term (0: alignment only)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     p.add_argument("--table", type=Path, default=None, metavar="RESULTS_JSON",

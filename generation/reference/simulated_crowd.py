@@ -23,8 +23,11 @@ Rules:
 * **Recovery** is judged on the platform's export, in vote order: after the first
   ``n`` counted votes the analysis (:func:`analysis.report.build_summary`)
   recovers the ordering when its Bradley-Terry order equals the known one and
-  every adjacent pair's win rate is significant (exact sign test, p < 0.05) in
-  the right direction. The power calculator (:func:`analysis.power.votes_needed`)
+  every adjacent pair's win rate is significant (p < 0.05) in the right direction,
+  by the analysis's default test, which a researcher reads (clustered by annotator
+  and prompt, t on annotators - 1 degrees of freedom); ``recovered_sign_test`` is
+  the same with the exact sign test, which assumes independent votes, as the power
+  calculator does. The power calculator (:func:`analysis.power.votes_needed`)
   gets each adjacent pair's expected win and tie rates under the same choice
   model; its prediction for the study is the largest per-pair count times the
   number of compared pairs (votes are spread evenly over pairs).
@@ -259,14 +262,18 @@ def recovery_curve(votes, truth: GroundTruth, checkpoints, *, alpha: float = 0.0
         crit = summary["by_criterion"][criterion or next(iter(summary["by_criterion"]))]
         bt = [r["system"] for r in sorted(crit["bradley_terry"], key=lambda r: -r["score"])]
         rates = {(r["a"], r["b"]): r for r in crit["win_rates"]}
-        significant = all((a, b) in rates and rates[(a, b)]["win_rate"] > 0.5
-                          and rates[(a, b)]["p_value"] is not None and rates[(a, b)]["p_value"] < alpha
-                          for a, b in pairs)
-        adjacent = [{"a": a, "b": b, "win_rate": rates.get((a, b), {}).get("win_rate"),
-                     "p_value": rates.get((a, b), {}).get("p_value")} for a, b in pairs]
+        def significant(key: str) -> bool:
+            return all((a, b) in rates and rates[(a, b)]["win_rate"] > 0.5 and rates[(a, b)][key] is not None
+                       and rates[(a, b)][key] < alpha for a, b in pairs)
+
+        adjacent = [{"a": a, "b": b} | {k: rates.get((a, b), {}).get(k)
+                                        for k in ("win_rate", "p_value", "p_value_sign_test", "design_effect")}
+                    for a, b in pairs]
         rows.append({"votes": n, "votes_counted": summary["n_votes_counted"], "bt_order": bt,
-                     "order_right": bt == order, "adjacent": adjacent, "adjacent_significant": significant,
-                     "recovered": bt == order and significant})
+                     "order_right": bt == order, "adjacent": adjacent,
+                     "adjacent_significant": significant("p_value"),
+                     "recovered": bt == order and significant("p_value"),
+                     "recovered_sign_test": bt == order and significant("p_value_sign_test")})
         if n == len(votes):
             break
     return rows

@@ -1,14 +1,14 @@
-"""Latent consistency distillation (LCD) of a few-step student from the reference model.
+"""Distil a few-step student from the reference teacher: LCD, or PCM-style phased (the shipped student).
 
 Usage::
 
-    python -m generation.reference.train lcd [--config generation/reference/configs/lcd.json]
+    python -m generation.reference.train lcd [--config generation/reference/configs/pcm.json]
                                              [--steps N] [--max-minutes M] [--out var/reference/lcd] [--resume]
-    python -m generation.reference.train export [--out var/reference/lcd]   # checkpoint -> pipeline
-    python -m generation.reference.train evaluate [--student var/reference/lcd/pipeline] [--steps 1 2 4]
+    python -m generation.reference.train export [--out DIR] [--best] [--half] [--dest DIR]  # checkpoint -> pipeline
+    python -m generation.reference.train evaluate [--student DIR] [--steps 1 2 4] [--prompts-from validation]
 
 Rules (as in the LCM paper, Luo et al. 2023, Algorithm 1, and diffusers'
-``train_lcm_distill_sd`` recipe):
+``train_lcm_distill_sd`` recipe; the phased variant as in PCM, Wang et al. 2024):
 
 * the student starts as a copy of the teacher's UNet; the *target* network is
   an EMA of the student (``ema_decay``) and gets no gradient;
@@ -17,23 +17,33 @@ Rules (as in the LCM paper, Luo et al. 2023, Algorithm 1, and diffusers'
   1000 / N`` timesteps, clamped at 0) with classifier-free guidance
   ``uncond + w (cond - uncond)``, ``w = teacher_guidance``, so the student
   learns the guided ODE and samples with ``guidance_scale = 1``;
-* consistency function ``f(z, t) = c_skip(t) z + c_out(t) x0(z, t)`` with the
-  LCMScheduler's boundary scalings (``sigma_data = 0.5``, ``timestep_scaling``),
-  so the saved student samples with the stock ``LCMScheduler``;
+* **LCD** (``configs/lcd.json``, no ``phases``): consistency function
+  ``f(z, t) = c_skip(t) z + c_out(t) x0(z, t)`` with the LCMScheduler's boundary
+  scalings (``sigma_data = 0.5``, ``timestep_scaling``): every ``z_t`` maps to the
+  ODE's clean end;
+* **phased** (``configs/pcm.json``, ``phases: 4``): the ODE is cut at DDIM's trailing
+  timesteps (999, 749, 499, 249 for 4 steps) and ``f`` is the DDIM jump from ``z_t``
+  to the lower end of ``t``'s phase (the clean latent in the last phase); at the
+  edge the jump is the identity, so the edge condition holds by construction, and
+  each consistency chain spans a quarter of the trajectory instead of all of it;
 * ``target: "data"`` (consistency tuning, as in ECT, Geng et al. 2024) replaces
   the teacher's step by the same clean latent noised to ``t_prev`` with the same
-  noise, so the student starts from the teacher but learns the data's ODE, not
-  the teacher's (whose 50-step ODE scores worse world FD than its own 4-step
-  sampler: 0.61 against 0.39); ``"teacher"`` (the default) is LCD proper;
+  noise (learning the data's ODE, not the teacher's); ``"teacher"`` (the default)
+  is distillation proper;
 * loss: pseudo-Huber ``sqrt(|f_student - f_target|^2 + c^2) - c``;
-* the text encoder and the autoencoder are the teacher's, frozen.
+* the text encoder and the autoencoder are the teacher's, frozen;
+* the student is saved and checked with ``sampler`` (default ``"lcm"``, the
+  teacher's own sampler, so a student is a drop-in replacement).
 
 Every ``checkpoint_every`` steps the full state (student, target, optimiser,
 RNG, step, loss log) is written atomically to ``<out>/checkpoint.pt``;
 ``--resume`` continues from it and gives the same batches as an unbroken run.
-``<out>/log.jsonl`` gets one line per logged step (loss, seconds, and the
-target's 4-step world FD every ``eval_every`` steps). The final target network
-is saved as a diffusers pipeline in ``<out>/pipeline`` with ``training.json``.
+``<out>/log.jsonl`` gets one line per logged step (loss, seconds, and every
+``eval_every`` steps the target's 4-step world FD on *validation* scenes,
+training-distribution captions that are neither the training images nor the
+held-out test prompts); the target with the lowest validation FD so far is kept
+in ``<out>/best.pt`` (``export --best``: early stopping). The final target
+network is saved as a diffusers pipeline in ``<out>/pipeline`` with ``training.json``.
 """
 
 from __future__ import annotations
@@ -51,7 +61,7 @@ import torch
 from tqdm import tqdm
 
 from .data import CACHE_DIR, load_dataset, to_tensor
-from .model import DEFAULT_PIPELINE, assemble_pipeline, build_scheduler, load_pipeline
+from .model import TEACHER_PIPELINE, assemble_pipeline, build_scheduler, load_pipeline
 
 __all__ = ["LCD_CONFIG", "load_config", "DistillationSchedule", "consistency_loss", "encode_dataset",
            "student_scheduler", "method_name",
@@ -71,6 +81,8 @@ def load_config(path: str | Path = LCD_CONFIG, **overrides) -> dict:
             raise ValueError(f"LCD config {key!r} must be >= 1, got {cfg[key]!r}")
     if cfg.get("phases") is not None and int(cfg["phases"]) < 1:
         raise ValueError(f"LCD config 'phases' must be >= 1 (or absent for LCD proper), got {cfg['phases']!r}")
+    if cfg.get("sampler", "lcm") not in ("lcm", "tcd", "ddim"):
+        raise ValueError(f"LCD config 'sampler' must be 'lcm', 'tcd' or 'ddim', got {cfg['sampler']!r}")
     if cfg.get("target", "teacher") not in ("teacher", "data"):
         raise ValueError(f"LCD config 'target' must be 'teacher' or 'data', got {cfg['target']!r}")
     if not 0.0 <= float(cfg["ema_decay"]) < 1.0:
@@ -200,6 +212,9 @@ def train_lcd(config: dict, out: Path = LCD_DIR, resume: bool = False, max_minut
         if record:
             log.write(json.dumps(record) + "\n")
             log.flush()
+        if record and "validation_fd_4step" in record and record["validation_fd_4step"] < run.best.get("fd", math.inf):
+            run.best = {"step": run.step, "fd": record["validation_fd_4step"]}
+            _save_checkpoint(out / "best.pt", run.state_dict(t0))
         stop = max_minutes is not None and time.time() - t0 - run.seconds > 60 * max_minutes
         if run.step % config["checkpoint_every"] == 0 or run.step == config["steps"] or stop:
             _save_checkpoint(ckpt, run.state_dict(t0))
@@ -252,6 +267,7 @@ class _Distillation:
     step: int = 0
     losses: list = field(default_factory=list)
     seconds: float = 0.0
+    best: dict = field(default_factory=dict)  # step and validation FD of the best target so far (best.pt)
 
     @classmethod
     def start(cls, teacher, config: dict) -> _Distillation:
@@ -276,13 +292,14 @@ class _Distillation:
         self.lr_sched.load_state_dict(state["lr_scheduler"])
         self.g.set_state(state["generator"])
         self.step, self.losses, self.seconds = state["step"], state["losses"], state["seconds"]
+        self.best = state.get("best", {})
 
     def state_dict(self, t0: float) -> dict:
         """What ``checkpoint.pt`` holds, ``seconds`` counted from ``t0``."""
         return {"config": self.config, "step": self.step, "student": self.student.state_dict(),
                 "target": self.target.state_dict(), "optimizer": self.opt.state_dict(),
                 "lr_scheduler": self.lr_sched.state_dict(), "generator": self.g.get_state(),
-                "losses": self.losses, "seconds": time.time() - t0}
+                "losses": self.losses, "seconds": time.time() - t0, "best": dict(self.best)}
 
     def train_step(self, pipe, sched: DistillationSchedule, latents: torch.Tensor, ids_all: torch.Tensor,
                    empty: torch.Tensor) -> torch.Tensor:
@@ -336,14 +353,15 @@ def _teacher_step(teacher, sched: DistillationSchedule, z_t, t, t_prev, emb, emp
 
 
 def student_scheduler(config: dict):
-    """The scheduler a student samples with: LCM for LCD, deterministic DDIM through the phase edges for a
-    phased (``phases``) student."""
-    return build_scheduler("ddim" if config.get("phases") else "lcm")
+    """The scheduler a student is saved and checked with: ``config["sampler"]``, by default the teacher's
+    ``"lcm"`` (x0 from the student at each step, fresh noise between steps), so a student is a drop-in
+    replacement; ``"ddim"`` samples a phased student deterministically through its phase edges."""
+    return build_scheduler(config.get("sampler", "lcm"))
 
 
 def _log_record(run: _Distillation, pipe, avg: float, t0: float) -> dict | None:
     """This step's ``log.jsonl`` line, if any: the loss average every 50 steps, the target's 4-step world FD
-    every ``eval_every`` steps."""
+    on the validation scenes (seed 0, with the student's sampler) every ``eval_every`` steps."""
     record = None
     if run.step % 50 == 0:
         record = {"step": run.step, "loss_avg50": round(avg, 6), "seconds": round(time.time() - t0, 1)}
@@ -351,8 +369,8 @@ def _log_record(run: _Distillation, pipe, avg: float, t0: float) -> dict | None:
         run.target.eval()
         fd = world_fd_by_seed(assemble_pipeline(pipe.vae, pipe.text_encoder, pipe.tokenizer, run.target,
                                                 student_scheduler(run.config)),
-                              run.config["eval_prompts"], seeds=(0,), steps=4)
-        record = (record or {"step": run.step}) | {"world_fd_4step": round(fd["mean"], 4)}
+                              run.config["eval_prompts"], seeds=(0,), steps=4, prompts_from="validation")
+        record = (record or {"step": run.step}) | {"validation_fd_4step": round(fd["mean"], 4)}
     return record
 
 
@@ -380,12 +398,13 @@ def method_name(config: dict) -> str:
     return kind + " (EMA target saved)"
 
 
-def export_checkpoint(out: Path = LCD_DIR, dest: Path | None = None, half: bool = False) -> Path:
+def export_checkpoint(out: Path = LCD_DIR, dest: Path | None = None, half: bool = False, best: bool = False) -> Path:
     """Save the target network of ``<out>/checkpoint.pt`` as a pipeline (default ``<out>/pipeline``),
     e.g. to evaluate a run that is still going; its ``training.json`` says how far the run was.
-    ``half`` stores every weight in float16 (half the bytes; ``load_pipeline`` loads it as float32)."""
+    ``half`` stores every weight in float16 (half the bytes; ``load_pipeline`` loads it as float32);
+    ``best`` exports ``best.pt``, the target with the lowest validation FD so far (early stopping)."""
     out = Path(out)
-    ckpt = out / "checkpoint.pt"
+    ckpt = out / ("best.pt" if best else "checkpoint.pt")
     if not ckpt.exists():
         raise FileNotFoundError(f"no checkpoint at {ckpt}; start a run with `python -m generation.reference.train lcd`")
     state = torch.load(ckpt, weights_only=False)
@@ -401,13 +420,23 @@ def export_checkpoint(out: Path = LCD_DIR, dest: Path | None = None, half: bool 
         "config": state["config"], "train_seconds": round(state["seconds"], 1),
         "steps_per_second": round(state["step"] / max(state["seconds"], 1e-9), 4),
         "final_loss_avg50": round(sum(losses[-50:]) / max(len(losses[-50:]), 1), 6),
-        "finished": state["step"] >= state["config"]["steps"], "exported_from": "checkpoint.pt"}, indent=2))
+        "finished": state["step"] >= state["config"]["steps"], "exported_from": ckpt.name,
+        "best_validation": state.get("best", {})}, indent=2))
     return dest
 
 
+#: World seed of the validation scenes (training-distribution captions, fresh scenes) that pick a checkpoint;
+#: the held-out test prompts (world seed 1234, as in ``results.py``) are kept for the final evaluation.
+VALIDATION_SEED = 77
+
+
 def world_fd_by_seed(pipe, n_prompts: int = 48, seeds=(0, 1, 2), steps: int = 4, guidance: float = 1.0,
-                     renders_per_scene: int = 8) -> dict:
-    """4-step (or ``steps``) world FD of ``pipe`` on held-out prompts: one FD per seed, mean and s.e. over seeds."""
+                     renders_per_scene: int = 8, prompts_from: str = "heldout") -> dict:
+    """4-step (or ``steps``) world FD of ``pipe``: one FD per seed, mean and s.e. over seeds.
+
+    ``prompts_from="heldout"``: the held-out test prompts of the results table; ``"validation"``:
+    training-distribution scenes of :data:`VALIDATION_SEED` (the in-run check, which picks checkpoints).
+    """
     from generation.fid import feature_statistics, frechet_distance
     from generation.images import generate_images
 
@@ -416,7 +445,10 @@ def world_fd_by_seed(pipe, n_prompts: int = 48, seeds=(0, 1, 2), steps: int = 4,
     from .scorer import load_scorer
 
     scorer = load_scorer()
-    scenes = world.distinct_scenes(n_prompts, seed=1234, split="heldout")
+    if prompts_from not in ("heldout", "validation"):
+        raise ValueError(f"prompts_from must be 'heldout' or 'validation', got {prompts_from!r}")
+    scenes = (world.distinct_scenes(n_prompts, seed=1234, split="heldout") if prompts_from == "heldout"
+              else world.distinct_scenes(n_prompts, seed=VALIDATION_SEED, split="train"))
     prompts = [s.caption for s in scenes]
     ref = feature_statistics(reference_features(scorer, scenes, renders_per_scene))
     per_seed = []
@@ -429,16 +461,27 @@ def world_fd_by_seed(pipe, n_prompts: int = 48, seeds=(0, 1, 2), steps: int = 4,
     return {"per_seed": per_seed, "mean": float(arr.mean()), "sem": sem}
 
 
-def evaluate(student: Path, teacher: Path | None = DEFAULT_PIPELINE, steps=(1, 2, 4), n_prompts: int = 48,
-             seeds=(0, 1, 2)) -> dict:
-    """World FD of teacher (unless ``None``) and student at each step count (LCMScheduler, guidance 1)."""
+def evaluate(student: Path, teacher: Path | None = TEACHER_PIPELINE, steps=(1, 2, 4), n_prompts: int = 48,
+             seeds=(0, 1, 2), prompts_from: str = "heldout", scheduler: str | None = None) -> dict:
+    """World FD of teacher (unless ``None``) and student at each step count (each pipeline's saved scheduler
+    unless ``scheduler`` is given; guidance 1), with the per-seed change of the student from the teacher."""
     out = {}
     for name, path in (("teacher", teacher), ("student", student)):
         if path is None:
             continue
-        pipe = load_pipeline(path)
-        out[name] = {str(n): world_fd_by_seed(pipe, n_prompts, seeds, n) for n in steps}
+        pipe = load_pipeline(path, scheduler=scheduler)
+        out[name] = {str(n): world_fd_by_seed(pipe, n_prompts, seeds, n, prompts_from=prompts_from) for n in steps}
+    if "teacher" in out:
+        out["student_minus_teacher"] = {n: _paired(out["student"][n]["per_seed"], out["teacher"][n]["per_seed"])
+                                        for n in out["student"]}
     return out
+
+
+def _paired(a, b) -> dict:
+    """Mean and standard error of the per-seed differences ``a - b``."""
+    d = np.asarray(a) - np.asarray(b)
+    sem = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return {"per_seed": d.tolist(), "mean": float(d.mean()), "sem": sem}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -452,15 +495,20 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
     e = sub.add_parser("evaluate", help="world FD of the teacher and a student at 1, 2, 4 steps")
     e.add_argument("--student", type=Path, default=LCD_DIR / "pipeline")
-    e.add_argument("--teacher", type=Path, default=DEFAULT_PIPELINE)
+    e.add_argument("--teacher", type=Path, default=TEACHER_PIPELINE)
     e.add_argument("--no-teacher", action="store_true", help="evaluate the student only")
     e.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4])
     e.add_argument("--prompts", type=int, default=48)
     e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    e.add_argument("--prompts-from", choices=["heldout", "validation"], default="heldout",
+                   help="held-out test prompts, or the validation scenes that pick checkpoints")
+    e.add_argument("--scheduler", choices=["lcm", "tcd", "ddim"], default=None,
+                   help="sample both with this scheduler (default: each pipeline's own)")
     x = sub.add_parser("export", help="save the target network of <out>/checkpoint.pt as a pipeline")
     x.add_argument("--out", type=Path, default=LCD_DIR)
     x.add_argument("--dest", type=Path, default=None)
     x.add_argument("--half", action="store_true", help="store the weights in float16 (half the bytes)")
+    x.add_argument("--best", action="store_true", help="export best.pt (lowest validation FD) instead of the last")
     for sp in (t, e, x):
         sp.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     a = p.parse_args(argv)
@@ -468,10 +516,10 @@ def main(argv: list[str] | None = None) -> None:
     if a.command == "lcd":
         summary = train_lcd(load_config(a.config, steps=a.steps), a.out, a.resume, a.max_minutes)
     elif a.command == "export":
-        summary = {"pipeline": str(export_checkpoint(a.out, a.dest, a.half))}
+        summary = {"pipeline": str(export_checkpoint(a.out, a.dest, a.half, a.best))}
     else:
         summary = evaluate(a.student, None if a.no_teacher else a.teacher, tuple(a.steps), a.prompts,
-                           tuple(a.seeds))
+                           tuple(a.seeds), a.prompts_from, a.scheduler)
     print(json.dumps(summary, indent=2))
 
 

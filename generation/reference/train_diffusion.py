@@ -6,7 +6,7 @@ Usage::
     python -m generation.reference.train_diffusion unet  # 2. UNet + text encoder (v-prediction)
 
 Stage 2 writes a diffusers pipeline folder (default: the shipped
-``weights/pipeline``) loadable with ``DiffusionPipeline.from_pretrained``.
+``weights/teacher``) loadable with ``DiffusionPipeline.from_pretrained``.
 Hyper-parameters come from ``configs/train.json``; ``--max-minutes`` stops a
 stage early (the number of steps done is recorded in ``training.json``).
 """
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import CACHE_DIR, load_dataset, to_tensor
-from .model import DEFAULT_PIPELINE, assemble_pipeline, build_text_encoder, build_unet, build_vae
+from .model import TEACHER_PIPELINE, assemble_pipeline, build_text_encoder, build_unet, build_vae
 from .tokenizer import build_tokenizer
 
 TRAIN_CONFIG = Path(__file__).parent / "configs" / "train.json"
@@ -131,7 +131,7 @@ def _encode_latents(vae, images) -> torch.Tensor:
 
 
 def train_unet(steps: int | None = None, max_minutes: float | None = None,
-               out: Path = DEFAULT_PIPELINE, vae_dir: Path = VAE_DIR, resume: bool = False,
+               out: Path = TEACHER_PIPELINE, vae_dir: Path = VAE_DIR, resume: bool = False,
                lr: float | None = None) -> dict:
     """Stage 2: train UNet + text encoder with v-prediction on cached latents; save the pipeline.
 
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         summary = train_vae(a.steps, a.max_minutes, a.out or VAE_DIR, resume=a.resume, lr=a.lr,
                             decoder_only=a.decoder_only)
     else:
-        summary = train_unet(a.steps, a.max_minutes, a.out or DEFAULT_PIPELINE, resume=a.resume, lr=a.lr)
+        summary = train_unet(a.steps, a.max_minutes, a.out or TEACHER_PIPELINE, resume=a.resume, lr=a.lr)
     print(json.dumps(summary, indent=2))
 
 

@@ -1,5 +1,6 @@
-"""The shipped reference text-to-image model: loads offline as a diffusers
-pipeline, draws what the captions say in 4 steps, deterministic under a seed."""
+"""The shipped reference text-to-image models (the distilled student, the testbed, and its teacher):
+each loads offline as a diffusers pipeline, draws what the captions say in 4 steps, deterministic
+under a seed."""
 
 import json
 
@@ -9,18 +10,24 @@ import torch
 
 from generation.reference import world
 from generation.reference.grid import generate
-from generation.reference.model import DEFAULT_PIPELINE, load_pipeline
+from generation.reference.model import DEFAULT_PIPELINE, STUDENT_PIPELINE, TEACHER_PIPELINE, load_pipeline
 from generation.reference.scorer import load_scorer
 
 N = 20
 
 
+@pytest.fixture(scope="module", params=[STUDENT_PIPELINE, TEACHER_PIPELINE], ids=["student", "teacher"])
+def folder(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def pipe(monkeypatch_module):
+def pipe(monkeypatch_module, folder):
     monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
     from diffusers import DiffusionPipeline
 
-    p = DiffusionPipeline.from_pretrained(DEFAULT_PIPELINE, local_files_only=True)
+    # the student is stored in float16: on a CPU, load it as float32, as any float16 checkpoint
+    p = DiffusionPipeline.from_pretrained(folder, dtype=torch.float32, local_files_only=True)
     p.set_progress_bar_config(disable=True)
     return p
 
@@ -43,8 +50,8 @@ def samples(pipe, prompts):
     return generate(pipe, prompts, seed=0, steps=4)
 
 
-def test_the_folder_is_a_standard_diffusers_pipeline_with_a_few_step_scheduler(pipe):
-    index = json.loads((DEFAULT_PIPELINE / "model_index.json").read_text())
+def test_the_folder_is_a_standard_diffusers_pipeline_with_a_few_step_scheduler(pipe, folder):
+    index = json.loads((folder / "model_index.json").read_text())
     assert index["_class_name"] == "StableDiffusionPipeline"
     assert type(pipe).__name__ == "StableDiffusionPipeline"
     assert type(pipe.scheduler).__name__ in ("LCMScheduler", "TCDScheduler")
@@ -83,8 +90,8 @@ def test_same_seed_same_image_and_another_seed_another_image(pipe, prompts, samp
     assert not np.array_equal(np.asarray(other[0]), np.asarray(samples[0]))
 
 
-def test_tcd_scheduler_also_works(prompts):
-    p = load_pipeline(scheduler="tcd")
+def test_tcd_scheduler_also_works(prompts, folder):
+    p = load_pipeline(folder, scheduler="tcd")
     img = generate(p, prompts[:1], seed=0, steps=4)[0]
     assert np.asarray(img).std() > 10
 
@@ -92,3 +99,20 @@ def test_tcd_scheduler_also_works(prompts):
 def test_missing_pipeline_gives_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="train_diffusion"):
         load_pipeline(tmp_path)
+
+
+def test_the_testbed_is_the_distilled_student_stored_in_half_the_bytes():
+    assert DEFAULT_PIPELINE == STUDENT_PIPELINE
+    training = json.loads((STUDENT_PIPELINE / "training.json").read_text())
+    assert training["method"].startswith("PCM-style phased consistency distillation, 4 phases")
+    assert training["stored_as"] == "float16" and training["config"]["teacher"] == "generation/reference/weights/teacher"
+    student = STUDENT_PIPELINE / "unet" / "diffusion_pytorch_model.safetensors"
+    teacher = TEACHER_PIPELINE / "unet" / "diffusion_pytorch_model.safetensors"
+    assert student.stat().st_size < 0.55 * teacher.stat().st_size
+    assert load_pipeline().unet.dtype == torch.float32  # computed in float32 on the CPU
+
+
+def test_shipped_weights_stay_under_25_mb():
+    weights = STUDENT_PIPELINE.parent
+    total = sum(f.stat().st_size for f in weights.rglob("*") if f.is_file())
+    assert total < 25e6, f"{total / 1e6:.1f} MB of weights"

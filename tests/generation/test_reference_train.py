@@ -79,7 +79,7 @@ def test_a_resumed_run_ends_with_the_same_weights_as_an_unbroken_one(tmp_path):
     a = load_file(tmp_path / "whole" / "pipeline" / "unet" / "diffusion_pytorch_model.safetensors")
     b = load_file(tmp_path / "split" / "pipeline" / "unet" / "diffusion_pytorch_model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    teacher = load_file("generation/reference/weights/pipeline/unet/diffusion_pytorch_model.safetensors")
+    teacher = load_file("generation/reference/weights/teacher/unet/diffusion_pytorch_model.safetensors")
     assert any(not torch.equal(a[k], teacher[k]) for k in a)  # it did train
     assert json.loads((tmp_path / "whole" / "pipeline" / "training.json").read_text())["steps"] == 4
 
@@ -143,7 +143,8 @@ def test_a_phased_student_jumps_to_the_edges_ddim_samples_through():
     # one DDIM step of the stock scheduler is the jump to the phase edge
     step = ddim.step(v[2:3], 749, z[2:3]).prev_sample
     assert torch.allclose(step, sched.jump(v[2:3], z[2:3], torch.tensor([749]), torch.tensor([499])), atol=1e-5)
-    assert isinstance(student_scheduler({"phases": 4}), DDIMScheduler)
+    assert isinstance(student_scheduler({"phases": 4, "sampler": "ddim"}), DDIMScheduler)
+    assert type(student_scheduler({"phases": 4})).__name__ == "LCMScheduler"  # the teacher's sampler by default
 
 
 def test_phase_edges_off_the_skipping_grid_and_unknown_targets_are_refused():
@@ -154,6 +155,8 @@ def test_phase_edges_off_the_skipping_grid_and_unknown_targets_are_refused():
         load_config(target="teachers")
     with pytest.raises(ValueError, match="phases"):
         load_config(phases=0)
+    with pytest.raises(ValueError, match="sampler"):
+        load_config(sampler="euler")
 
 
 def test_the_unguided_teacher_step_equals_the_guidance_formula_at_w_1():
@@ -174,7 +177,7 @@ def test_the_unguided_teacher_step_equals_the_guidance_formula_at_w_1():
     assert not torch.allclose(fast, _teacher_step(Net(), sched, z, t, sched.previous(t), emb, empty, 2.0))
 
 
-@pytest.mark.parametrize("extra", [{"target": "data"}, {"phases": 4, "ddim_timesteps": 100}])
+@pytest.mark.parametrize("extra", [{"target": "data"}, {"phases": 4, "ddim_timesteps": 100, "sampler": "ddim"}])
 def test_the_data_target_and_the_phased_student_train_and_export(tmp_path, extra):
     from generation.reference.model import load_pipeline
     from generation.reference.train import export_checkpoint
@@ -192,7 +195,29 @@ def test_the_data_target_and_the_phased_student_train_and_export(tmp_path, extra
     assert json.loads((dest / "training.json").read_text())["method"].startswith(
         "PCM-style phased" if "phases" in extra else "latent consistency distillation, data target")
     unet_file = dest / "unet" / "diffusion_pytorch_model.safetensors"
-    teacher_file = Path("generation/reference/weights/pipeline/unet/diffusion_pytorch_model.safetensors")
+    teacher_file = Path("generation/reference/weights/teacher/unet/diffusion_pytorch_model.safetensors")
     if half:  # stored in half the bytes, loaded as float32
         assert unet_file.stat().st_size < 0.55 * teacher_file.stat().st_size
         assert pipe.unet.dtype == torch.float32 and pipe.vae.dtype == torch.float32
+
+
+def test_the_best_validation_checkpoint_is_kept_and_exports(tmp_path):
+    from generation.reference.train import export_checkpoint
+
+    torch.set_num_threads(1)
+    cfg = load_config(steps=3, batch_size=2, checkpoint_every=3, eval_every=1, eval_prompts=3, lr=1e-2,
+                      data={"train_n": 8, "train_seed": 0}, cache_dir=str(tmp_path / "cache"))
+    train_lcd(cfg, tmp_path / "run", progress=False)
+    fds = {r["step"]: r["validation_fd_4step"] for r in map(json.loads, (tmp_path / "run" / "log.jsonl").open())
+           if "validation_fd_4step" in r}
+    assert sorted(fds) == [1, 2, 3]
+    best_step = min(fds, key=lambda k: (fds[k], k))
+    state = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
+    assert state["step"] == best_step and state["best"] == {"step": best_step, "fd": fds[best_step]}
+    dest = export_checkpoint(tmp_path / "run", tmp_path / "best", best=True)
+    info = json.loads((dest / "training.json").read_text())
+    assert info["steps"] == best_step and info["exported_from"] == "best.pt"
+    from safetensors.torch import load_file
+
+    exported = load_file(dest / "unet" / "diffusion_pytorch_model.safetensors")
+    assert all(torch.equal(exported[k], v) for k, v in state["target"].items())
