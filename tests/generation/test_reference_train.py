@@ -208,8 +208,10 @@ def test_the_best_validation_checkpoint_is_kept_and_exports(tmp_path):
     cfg = load_config(steps=3, batch_size=2, checkpoint_every=3, eval_every=1, eval_prompts=3, lr=1e-2,
                       data={"train_n": 8, "train_seed": 0}, cache_dir=str(tmp_path / "cache"))
     train_lcd(cfg, tmp_path / "run", progress=False)
-    fds = {r["step"]: r["validation_fd_4step"] for r in map(json.loads, (tmp_path / "run" / "log.jsonl").open())
-           if "validation_fd_4step" in r}
+    rows = [r for r in map(json.loads, (tmp_path / "run" / "log.jsonl").open()) if "validation_fd" in r]
+    assert all(r["validation_fd"] == pytest.approx((r["validation_fd_2step"] + r["validation_fd_4step"]) / 2,
+                                                   abs=1e-4) for r in rows)
+    fds = {r["step"]: r["validation_fd"] for r in rows}
     assert sorted(fds) == [1, 2, 3]
     best_step = min(fds, key=lambda k: (fds[k], k))
     state = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
