@@ -1,7 +1,9 @@
 """Django admin for annotators, sessions, assignments and votes (scoped to the staff member's studies)."""
 from django.contrib import admin
+from django.db import transaction
 from studies.admin import ScopedToStudiesMixin
 
+from . import recollect
 from .models import Annotator, AnnotatorSession, Assignment, Vote
 
 
@@ -12,7 +14,23 @@ class AnnotatorAdmin(ScopedToStudiesMixin, admin.ModelAdmin):
     list_filter = ("study", "excluded")
     search_fields = ("pseudonym", "external_id", "crowd_session_id")
     list_editable = ("excluded",)
-    readonly_fields = ("created_at", "last_seen_at", "checks_passed", "checks_failed", "extra_sessions")
+    # counters are kept by the vote's transaction (annotate.services); never typed in by hand
+    readonly_fields = ("created_at", "last_seen_at", "checks_passed", "checks_failed", "extra_sessions",
+                       "regular_votes", "check_votes")
+
+    def save_model(self, request, obj, form, change):
+        """Excluding someone here (change form or the list's checkbox) also gives their work back,
+        as an exclusion by failed checks does (``annotate.recollect.exclude``)."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        with transaction.atomic():
+            # only what the form changed: a full save would overwrite the vote counters that votes
+            # update meanwhile; the exclusion itself goes through recollect.exclude
+            fields = [name for name in form.changed_data if name != "excluded"]
+            if fields:
+                obj.save(update_fields=fields)
+            if obj.excluded and "excluded" in form.changed_data:
+                recollect.exclude(obj.pk)
 
 
 @admin.register(AnnotatorSession)

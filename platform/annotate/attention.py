@@ -159,8 +159,8 @@ def score_check(*, vote: Vote, assignment: Assignment) -> bool:
         return True
     annotators.update(checks_failed=F("checks_failed") + 1)
     threshold = assignment.work_item.study.exclude_after_failed_checks
-    if threshold and annotators.filter(checks_failed__gte=threshold, excluded=False).update(excluded=True):
-        recollect.reopen_work_of(vote.annotator_id)
+    if threshold:
+        recollect.exclude(vote.annotator_id, checks_failed__gte=threshold)
     return False
 
 

@@ -1,6 +1,7 @@
 """Annotators, the assignments handed to them, and their votes."""
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from studies.models import Comparison, Criterion, Image, Study, System, WorkItem
@@ -26,6 +27,13 @@ class Annotator(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
+
+    def clean(self):
+        """An exclusion is not undone: the excluded annotator's work was given to others
+        (``annotate.recollect``), so counting their votes again would over-fill those items."""
+        if self.pk and not self.excluded and Annotator.objects.filter(pk=self.pk, excluded=True).exists():
+            raise ValidationError({"excluded": "an exclusion cannot be undone: this annotator's work was "
+                                               "already given to others"})
 
     class Meta:
         ordering = ["id"]

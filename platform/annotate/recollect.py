@@ -2,9 +2,10 @@
 
 Rules
 -----
-- Runs once per exclusion, in the transaction that excludes the annotator
-  (``annotate.attention.score_check``); call :func:`reopen_work_of` after excluding someone
-  by other means (the admin, a script), inside the same transaction.
+- Runs once per exclusion, in the transaction that excludes the annotator: every exclusion goes
+  through :func:`exclude` (failed checks in ``annotate.attention.score_check``, a researcher in the
+  admin), which sets the flag with a conditional update, so two at once reopen the work once.
+- An exclusion is not undone: the slots were given to others (``Annotator.clean`` refuses it).
 - Their open regular assignments expire: each gives its slot back (``reserved - 1``).
 - Each of their regular votes stops counting: its item loses one vote and one reservation
   (``votes - 1``, ``reserved - 1``), so the item is dealt again (it is least filled) and
@@ -23,9 +24,18 @@ from django.db.models import F
 from studies import counters
 from studies.models import Study, WorkItem
 
-from .models import Assignment, Vote
+from .models import Annotator, Assignment, Vote
 
-__all__ = ["reopen_work_of"]
+__all__ = ["exclude", "reopen_work_of"]
+
+
+def exclude(annotator_id: int, **conditions) -> bool:
+    """Exclude the annotator (if not excluded yet and ``conditions`` hold, e.g. ``checks_failed__gte=3``)
+    and give back their work; returns whether this call excluded them. Call inside a transaction."""
+    if not Annotator.objects.filter(id=annotator_id, excluded=False, **conditions).update(excluded=True):
+        return False
+    reopen_work_of(annotator_id)
+    return True
 
 
 def reopen_work_of(annotator_id: int) -> int:

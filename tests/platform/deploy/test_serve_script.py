@@ -4,6 +4,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -64,7 +65,12 @@ def test_it_starts_gunicorn_and_a_worker_and_a_signal_stops_every_process(tmp_pa
            "QSCHED_VAR_DIR": str(tmp_path / "var"), "MEDIA_ROOT": str(tmp_path / "media"),
            "STATIC_ROOT": str(tmp_path / "static"), "QSCHED_STOP_TIMEOUT_S": "20"}
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
-    serve = subprocess.Popen(["bash", str(SCRIPT)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    # As from a terminal: SIGINT at its default. A test run started in the background (`cmd &` in a
+    # script, nohup) inherits SIGINT ignored, which bash can then neither trap nor reset, and the
+    # Ctrl-C case would fail for the harness's sake; exec keeps the restored default.
+    terminal_like = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                     "os.execvp('bash', ['bash', sys.argv[1]])", str(SCRIPT)]
+    serve = subprocess.Popen(terminal_like, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True)
     serve.log_path = log.name
     try:
