@@ -41,7 +41,7 @@ from .data import CACHE_DIR
 from .model import DEFAULT_GUIDANCE, DEFAULT_PIPELINE, DEFAULT_STEPS, load_pipeline
 from .scorer import load_scorer
 
-__all__ = ["make_jaq", "jaq_standard_error", "reference_features", "evaluate_system", "unet_output_error", "main"]
+__all__ = ["make_jaq", "jaq_standard_error", "reference_features", "mean_sem", "evaluate_system", "unet_output_error", "main"]
 
 
 def make_jaq(scorer, quality: str = "piqe", k: float = 2.0, variant: str = "paper"):
@@ -66,7 +66,7 @@ def reference_features(scorer, scenes, renders_per_scene: int = 8, seed: int = 0
     return scorer.image_features(imgs, normalize=False).numpy()
 
 
-def _mean_sem(values) -> tuple[float, float]:
+def mean_sem(values) -> tuple[float, float]:
     """Mean and standard error of the mean (``nan`` for a single value)."""
     arr = np.asarray(values, dtype=float)
     sem = float(arr.std(ddof=1) / np.sqrt(len(arr))) if len(arr) > 1 else float("nan")
@@ -104,7 +104,7 @@ def evaluate_system(pipe, scorer, jaq, prompts, seeds, ref_stats, steps=DEFAULT_
         per_seed["jaq"].append(float(scored.mean))
     metrics: dict = {"per_seed": per_seed}
     for name, values in per_seed.items():
-        metrics[name], metrics[name + "_sem"] = _mean_sem(values)
+        metrics[name], metrics[name + "_sem"] = mean_sem(values)
     metrics["jaq_sem_delta"] = jaq_standard_error(jaq, jaq.score(images, [p for p, _ in pairs]))
     return metrics, images
 
@@ -175,7 +175,7 @@ def paired_difference(systems: dict, sid: str, metric: str = "world_fd") -> tupl
         return None
     a = np.asarray(systems[sid]["metrics"]["per_seed"][metric])
     b = np.asarray(systems[ref]["metrics"]["per_seed"][metric])
-    return _mean_sem(a - b)
+    return mean_sem(a - b)
 
 
 def _row(sid, systems):

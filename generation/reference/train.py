@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import math
 import time
@@ -384,13 +385,17 @@ def _save_student(student_dir: Path, pipe, run: _Distillation, t0: float) -> dic
     assemble_pipeline(pipe.vae, pipe.text_encoder, pipe.tokenizer, run.target,
                       student_scheduler(config)).save_pretrained(
         student_dir, safe_serialization=True)
-    summary = {"method": method_name(config), "steps": step,
-               "config": config, "train_seconds": round(time.time() - t0, 1),
-               "steps_per_second": round(step / max(time.time() - t0, 1e-9), 4),
-               "final_loss_avg50": round(sum(losses[-50:]) / max(len(losses[-50:]), 1), 6),
-               "torch_threads": torch.get_num_threads(), "finished": step >= config["steps"]}
+    summary = _training_summary(config, step, losses, time.time() - t0) | {"torch_threads": torch.get_num_threads()}
     (student_dir / "training.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _training_summary(config: dict, step: int, losses: list, seconds: float) -> dict:
+    """The part of ``training.json`` a finished run and an exported checkpoint share."""
+    return {"method": method_name(config), "steps": step, "config": config, "train_seconds": round(seconds, 1),
+            "steps_per_second": round(step / max(seconds, 1e-9), 4),
+            "final_loss_avg50": round(sum(losses[-50:]) / max(len(losses[-50:]), 1), 6),
+            "finished": step >= config["steps"]}
 
 
 def method_name(config: dict) -> str:
@@ -418,13 +423,9 @@ def export_checkpoint(out: Path = LCD_DIR, dest: Path | None = None, half: bool 
     pipe.scheduler = student_scheduler(state["config"])
     dest = Path(dest or out / "pipeline")
     (pipe.to(torch.float16) if half else pipe).save_pretrained(dest, safe_serialization=True)
-    losses = state["losses"]
-    (dest / "training.json").write_text(json.dumps({
-        "method": method_name(state["config"]), "steps": state["step"], "stored_as": "float16" if half else "float32",
-        "config": state["config"], "train_seconds": round(state["seconds"], 1),
-        "steps_per_second": round(state["step"] / max(state["seconds"], 1e-9), 4),
-        "final_loss_avg50": round(sum(losses[-50:]) / max(len(losses[-50:]), 1), 6),
-        "finished": state["step"] >= state["config"]["steps"], "exported_from": ckpt.name,
+    summary = _training_summary(state["config"], state["step"], state["losses"], state["seconds"])
+    (dest / "training.json").write_text(json.dumps(summary | {
+        "stored_as": "float16" if half else "float32", "exported_from": ckpt.name,
         "best_validation": state.get("best", {})}, indent=2))
     return dest
 
@@ -432,6 +433,24 @@ def export_checkpoint(out: Path = LCD_DIR, dest: Path | None = None, half: bool 
 #: World seed of the validation scenes (training-distribution captions, fresh scenes) that pick a checkpoint;
 #: the held-out test prompts (world seed 1234, as in ``results.py``) are kept for the final evaluation.
 VALIDATION_SEED = 77
+
+
+@functools.lru_cache(maxsize=8)
+def _world_reference(n_prompts: int, prompts_from: str, renders_per_scene: int) -> tuple:
+    """``(scorer, prompts, reference statistics)`` of a prompt set, computed once per process: the in-run
+    check and ``evaluate`` ask for the same set at several step counts."""
+    from generation.fid import feature_statistics
+
+    from . import world
+    from .results import reference_features
+    from .scorer import load_scorer
+
+    if prompts_from not in ("heldout", "validation"):
+        raise ValueError(f"prompts_from must be 'heldout' or 'validation', got {prompts_from!r}")
+    scorer = load_scorer()
+    scenes = (world.distinct_scenes(n_prompts, seed=1234, split="heldout") if prompts_from == "heldout"
+              else world.distinct_scenes(n_prompts, seed=VALIDATION_SEED, split="train"))
+    return scorer, [s.caption for s in scenes], feature_statistics(reference_features(scorer, scenes, renders_per_scene))
 
 
 def world_fd_by_seed(pipe, n_prompts: int = 48, seeds=(0, 1, 2), steps: int = 4, guidance: float = 1.0,
@@ -444,25 +463,16 @@ def world_fd_by_seed(pipe, n_prompts: int = 48, seeds=(0, 1, 2), steps: int = 4,
     from generation.fid import feature_statistics, frechet_distance
     from generation.images import generate_images
 
-    from . import world
-    from .results import reference_features
-    from .scorer import load_scorer
+    from .results import mean_sem
 
-    scorer = load_scorer()
-    if prompts_from not in ("heldout", "validation"):
-        raise ValueError(f"prompts_from must be 'heldout' or 'validation', got {prompts_from!r}")
-    scenes = (world.distinct_scenes(n_prompts, seed=1234, split="heldout") if prompts_from == "heldout"
-              else world.distinct_scenes(n_prompts, seed=VALIDATION_SEED, split="train"))
-    prompts = [s.caption for s in scenes]
-    ref = feature_statistics(reference_features(scorer, scenes, renders_per_scene))
+    scorer, prompts, ref = _world_reference(n_prompts, prompts_from, renders_per_scene)
     per_seed = []
     for s in seeds:
         imgs = generate_images(pipe, prompts, [s] * len(prompts), num_inference_steps=steps, guidance_scale=guidance)
         per_seed.append(frechet_distance(*feature_statistics(scorer.image_features(imgs, normalize=False).numpy()),
                                          *ref))
-    arr = np.asarray(per_seed)
-    sem = float(arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else float("nan")
-    return {"per_seed": per_seed, "mean": float(arr.mean()), "sem": sem}
+    mean, sem = mean_sem(per_seed)
+    return {"per_seed": per_seed, "mean": mean, "sem": sem}
 
 
 def evaluate(student: Path, teacher: Path | None = TEACHER_PIPELINE, steps=(1, 2, 4), n_prompts: int = 48,
@@ -483,9 +493,11 @@ def evaluate(student: Path, teacher: Path | None = TEACHER_PIPELINE, steps=(1, 2
 
 def _paired(a, b) -> dict:
     """Mean and standard error of the per-seed differences ``a - b``."""
+    from .results import mean_sem
+
     d = np.asarray(a) - np.asarray(b)
-    sem = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan")
-    return {"per_seed": d.tolist(), "mean": float(d.mean()), "sem": sem}
+    mean, sem = mean_sem(d)
+    return {"per_seed": d.tolist(), "mean": mean, "sem": sem}
 
 
 def main(argv: list[str] | None = None) -> None:
