@@ -109,3 +109,21 @@ def test_an_exclusion_cannot_be_undone_in_the_admin(make_live_study, client):
     assert response.status_code == 200 and b"cannot be undone" in response.content
     bad.refresh_from_db()
     assert bad.excluded and bad.external_id == "BOT" and _counts(study) == counts  # nothing written
+
+
+def test_staff_cannot_exclude_an_annotator_of_a_study_they_do_not_run(make_live_study, client):
+    from django.contrib.auth.models import Permission
+
+    theirs = make_live_study(slug="theirs", k=2, n_prompts=3, attention_check_rate=0.0)
+    other = _voted(theirs, "P1", 2)
+    counts = _counts(theirs)
+    staff = get_user_model().objects.create(username="staff", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename__in=["view_annotator", "change_annotator"]))
+    client.force_login(staff)
+    data = {"form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": str(other.pk),
+            "form-0-excluded": "on", "_save": "Save"}
+    client.post("/admin/annotate/annotator/", data)  # the list's checkbox, forged for someone else's study
+    assert client.get(f"/admin/annotate/annotator/{other.pk}/change/").status_code in (302, 404)
+    client.post(f"/admin/annotate/annotator/{other.pk}/change/", _change_form_data(other, excluded=True))
+    other.refresh_from_db()
+    assert not other.excluded and _counts(theirs) == counts  # nothing written
